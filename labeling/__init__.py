@@ -1,0 +1,1 @@
+"""Quarry's Django project and app: models, services, selectors, views, API, settings."""

@@ -1,0 +1,320 @@
+"""The labeling queue: appending chosen samples, handing them out, taking labels back.
+
+Handing out is safe under concurrency on both databases. On PostgreSQL candidates are
+locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` and re-checked by a second statement
+(which sees every reservation committed before the lock was granted). On SQLite every
+write transaction is ``BEGIN IMMEDIATE`` (see settings), so writers are serialized and
+the same code is safe without row locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labeling.models import (
+    Annotation,
+    Membership,
+    Project,
+    QueryBatch,
+    QueueItem,
+    Reservation,
+    Sample,
+    Skip,
+)
+
+
+class QueueError(Exception):
+    """A labeling request that cannot be honoured; the message says why."""
+
+
+class NotAMemberError(QueueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    annotation: Annotation
+    created: bool  # False when an existing label was changed or a retry was replayed
+    replayed: bool = False  # True when the idempotency key had been applied already
+
+
+def _require_member(project: Project, user: AbstractBaseUser) -> str:
+    role = (
+        Membership.objects.filter(project=project, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        raise NotAMemberError("you are not a member of this project")
+    return role
+
+
+def _supports_skip_locked() -> bool:
+    return connection.features.has_select_for_update_skip_locked
+
+
+@transaction.atomic
+def queue_append(
+    *,
+    project: Project,
+    sample_ids: Sequence[int],
+    scores: Sequence[float] | None = None,
+    batch: QueryBatch | None = None,
+) -> int:
+    """Append pool samples to the queue in the given order; returns how many were added.
+
+    Samples already queued, labeled, in the holdout split or of another project are
+    left out, so a strategy's pick can never be queued twice.
+    """
+    if scores is not None and len(scores) != len(sample_ids):
+        raise ValueError("scores and sample_ids differ in length")
+    order = {int(sid): i for i, sid in reversed(list(enumerate(sample_ids)))}
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    eligible = set(
+        Sample.objects.filter(pk__in=order.keys(), project=project, split=Sample.Split.POOL)
+        .exclude(Exists(QueueItem.objects.filter(sample=OuterRef("pk"))))
+        .exclude(Exists(Annotation.objects.filter(sample=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    chosen = sorted(eligible, key=order.__getitem__)
+    if not chosen:
+        return 0
+    top = QueueItem.objects.filter(project=project).aggregate(m=Max("position"))["m"]
+    start = -1 if top is None else top
+    QueueItem.objects.bulk_create(
+        QueueItem(
+            project=project,
+            sample_id=sid,
+            batch=batch,
+            position=start + 1 + i,
+            score=None if scores is None else float(scores[order[sid]]),
+        )
+        for i, sid in enumerate(chosen)
+    )
+    return len(chosen)
+
+
+def _available(project: Project, user: AbstractBaseUser, now: datetime, overlap: int):
+    """Open items this user may be handed now (no GROUP BY, so rows can be locked)."""
+    active = Reservation.objects.filter(item=OuterRef("pk"), expires_at__gt=now)
+    items = (
+        QueueItem.objects.filter(project=project, state=QueueItem.State.OPEN)
+        .exclude(Exists(Annotation.objects.filter(sample=OuterRef("sample_id"), annotator=user)))
+        .exclude(Exists(Skip.objects.filter(item=OuterRef("pk"), user=user)))
+        .exclude(Exists(active.filter(user=user)))
+    )
+    if overlap == 1:
+        return items.exclude(Exists(active))
+    holders = active.values("item").annotate(n=Count("pk")).values("n")
+    return items.annotate(
+        holders=Coalesce(Subquery(holders, output_field=IntegerField()), 0)
+    ).filter(n_annotations__lt=overlap - F("holders"))
+
+
+def held_items(*, project: Project, user: AbstractBaseUser, now: datetime | None = None):
+    """Items reserved by this user and not yet labeled by them, in queue order."""
+    now = now or timezone.now()
+    return QueueItem.objects.filter(
+        project=project,
+        state=QueueItem.State.OPEN,
+        reservations__user=user,
+        reservations__expires_at__gt=now,
+    ).order_by("position")
+
+
+def queue_blocked_reason(*, project: Project) -> str | None:
+    """Why the queue hands out nothing at all right now, or None."""
+    if project.status == Project.Status.DONE:
+        return project.done_reason or "this project is done"
+    if project.label_budget is not None:
+        labeled = Annotation.objects.filter(sample__project=project).values("sample_id").distinct()
+        if labeled.count() >= project.label_budget:
+            return f"the label budget of {project.label_budget} is spent"
+    return None
+
+
+def queue_next(
+    *, project: Project, user: AbstractBaseUser, count: int = 1, now: datetime | None = None
+) -> list[QueueItem]:
+    """Reserve up to ``count`` items for the user: the ones they hold first, then new ones.
+
+    Calling it again after a submission tops the set back up, so a client can keep a
+    few samples prefetched without ever holding more than ``count``.
+    """
+    if not 1 <= count <= 100:
+        raise QueueError("count must be between 1 and 100")
+    _require_member(project, user)
+    now = now or timezone.now()
+    config = project.loop_config
+    with transaction.atomic():
+        held = list(held_items(project=project, user=user, now=now)[:count])
+        if len(held) >= count or queue_blocked_reason(project=project):
+            return held
+        want = count - len(held)
+        fresh: list[QueueItem] = []
+        for _ in range(3):
+            candidates = _available(project, user, now, config.overlap).exclude(
+                pk__in=[item.pk for item in fresh]
+            )
+            if not _supports_skip_locked():
+                fresh += list(candidates.order_by("position")[: want - len(fresh)])
+                break
+            locked = list(
+                candidates.order_by("position")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)[: want - len(fresh)]
+            )
+            if not locked:
+                break
+            # A fresh statement: sees reservations committed while the rows were locked.
+            fresh += list(_available(project, user, now, config.overlap).filter(pk__in=locked))
+            if len(fresh) >= want:
+                break
+        fresh.sort(key=lambda item: item.position)
+        if fresh:
+            expires = now + timedelta(seconds=config.reservation_seconds)
+            Reservation.objects.filter(item__in=fresh, user=user).delete()
+            Reservation.objects.bulk_create(
+                Reservation(item=item, user=user, expires_at=expires) for item in fresh
+            )
+    return held + fresh
+
+
+def _check_label(project: Project, label: int) -> int:
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise QueueError("label must be a class index (an integer)")
+    if not 0 <= label < len(project.classes):
+        raise QueueError(
+            f"label {label} is not a class of this project (0..{len(project.classes) - 1})"
+        )
+    return label
+
+
+def _replay(key: str, user: AbstractBaseUser, sample_id: int) -> SubmitResult | None:
+    done = Annotation.objects.filter(idempotency_key=key).first()
+    if done is None:
+        return None
+    if done.annotator_id != user.pk or done.sample_id != sample_id:
+        raise QueueError("this idempotency key was used for another submission")
+    return SubmitResult(annotation=done, created=False, replayed=True)
+
+
+def annotation_submit(
+    *,
+    project: Project,
+    user: AbstractBaseUser,
+    sample_id: int,
+    label: int,
+    time_spent_ms: int = 0,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store the user's label for a queued sample, or change the one they gave.
+
+    Accepted when the user holds the sample's reservation, already labeled it, or the
+    item still has room (its reservation lapsed and nobody took it). A retry with the
+    same idempotency key is applied once.
+    """
+    _require_member(project, user)
+    label = _check_label(project, label)
+    time_spent_ms = max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000))
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 64:
+        raise QueueError("idempotency key must be 1 to 64 characters")
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            result = _submit_locked(
+                project, user, sample_id, label, time_spent_ms, idempotency_key, now
+            )
+    except IntegrityError:
+        # A concurrent retry of the same submission won the race: replay it.
+        replay = idempotency_key and _replay(idempotency_key, user, sample_id)
+        if not replay:
+            raise
+        return replay
+    if result.created and not result.replayed:
+        from labeling.services.rounds import round_maybe_trigger
+
+        transaction.on_commit(lambda: round_maybe_trigger(project=project))
+    return result
+
+
+def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:
+    if key:
+        replay = _replay(key, user, sample_id)
+        if replay:
+            return replay
+    item = (
+        QueueItem.objects.select_for_update().filter(project=project, sample_id=sample_id).first()
+    )
+    existing = Annotation.objects.filter(sample_id=sample_id, annotator=user).first()
+    if existing is not None:
+        if existing.label != label or key:
+            existing.label = label
+            existing.time_spent_ms += time_spent_ms
+            if key:
+                existing.idempotency_key = key
+            existing.save(update_fields=["label", "time_spent_ms", "idempotency_key", "updated_at"])
+        return SubmitResult(annotation=existing, created=False)
+    if item is None:
+        raise QueueError("this sample is not in the labeling queue")
+    holds = Reservation.objects.filter(item=item, user=user, expires_at__gt=now).exists()
+    if not holds:
+        others = Reservation.objects.filter(item=item, expires_at__gt=now).exclude(user=user)
+        if item.state != QueueItem.State.OPEN or item.n_annotations + others.count() >= (
+            project.loop_config.overlap
+        ):
+            raise QueueError(
+                "your reservation of this sample expired and it was handed to someone else"
+            )
+    annotation = Annotation.objects.create(
+        sample_id=sample_id,
+        annotator=user,
+        label=label,
+        time_spent_ms=time_spent_ms,
+        idempotency_key=key,
+    )
+    item.n_annotations += 1
+    if item.n_annotations >= project.loop_config.overlap:
+        item.state = QueueItem.State.DONE
+    item.save(update_fields=["n_annotations", "state"])
+    Reservation.objects.filter(item=item, user=user).delete()
+    return SubmitResult(annotation=annotation, created=True)
+
+
+@transaction.atomic
+def queue_skip(*, project: Project, user: AbstractBaseUser, sample_id: int) -> None:
+    """The user passes on a sample: it goes back to the others and not to them again."""
+    _require_member(project, user)
+    item = QueueItem.objects.filter(project=project, sample_id=sample_id).first()
+    if item is None:
+        raise QueueError("this sample is not in the labeling queue")
+    Skip.objects.get_or_create(item=item, user=user)
+    Reservation.objects.filter(item=item, user=user).delete()
+
+
+@transaction.atomic
+def queue_release(
+    *, project: Project, user: AbstractBaseUser, sample_ids: Sequence[int] | None = None
+) -> int:
+    """Give reserved samples back to the queue (all of the user's, or the ones named)."""
+    _require_member(project, user)
+    reservations = Reservation.objects.filter(item__project=project, user=user)
+    if sample_ids is not None:
+        reservations = reservations.filter(item__sample_id__in=list(sample_ids))
+    deleted, _ = reservations.delete()
+    return deleted
+
+
+def reservations_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete lapsed reservations (they are already ignored; this keeps the table small)."""
+    deleted, _ = Reservation.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

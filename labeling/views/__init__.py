@@ -1,0 +1,1 @@
+"""Browser views: thin, they read through selectors and write through services."""
