@@ -1,0 +1,23 @@
+"""Quarry's active-learning engine: query strategies, classifier heads and a simulation lab.
+
+Pure numpy/torch: arrays in, arrays out. Strategies are looked up by name::
+
+    from al_engine import get_strategy
+    sel = get_strategy("margin").select(100, probs=p, labeled_mask=mask, random_state=0)
+    sel.indices, sel.scores
+"""
+
+from al_engine import uncertainty  # noqa: F401  (registers its strategies)
+from al_engine.base import EmptyPoolError, PoolExhaustedError, Selection, Strategy
+from al_engine.registry import STRATEGIES, StrategyInfo, get_strategy, validate_params
+
+__all__ = [
+    "STRATEGIES",
+    "EmptyPoolError",
+    "PoolExhaustedError",
+    "Selection",
+    "Strategy",
+    "StrategyInfo",
+    "get_strategy",
+    "validate_params",
+]

@@ -1,0 +1,266 @@
+"""The strategy base class: input validation, NaN handling, top-k and reproducible tie-breaks.
+
+A subclass owns only the math: either ``_score`` (one score per row, the base ranks them) or
+``_select_pool`` (iterative strategies that build a batch pick by pick).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from al_engine.validation import validate_params
+
+__all__ = [
+    "EmptyPoolError",
+    "Inputs",
+    "PoolExhaustedError",
+    "Selection",
+    "Strategy",
+    "default_device",
+    "make_rng",
+]
+
+INPUT_HELP = {
+    "probs": "probs (class probabilities, shape [n, c])",
+    "committee_probs": "committee_probs (per-member class probabilities, shape [m, n, c])",
+    "embeddings": "embeddings (feature vectors, shape [n, d])",
+}
+
+
+class EmptyPoolError(ValueError):
+    """The inputs hold no rows at all."""
+
+
+class PoolExhaustedError(ValueError):
+    """Every row is already labeled: nothing is left to select."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows to label, best first, with their scores (higher = more wanted)."""
+
+    indices: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.indices.shape != self.scores.shape:
+            raise ValueError("Selection.indices and Selection.scores differ in length")
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+
+def default_device() -> torch.device:
+    """CUDA when present, CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """A numpy Generator from None, an int seed or an existing Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or (
+        isinstance(random_state, int | np.integer) and not isinstance(random_state, bool)
+    ):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
+    )
+
+
+@dataclass
+class Inputs:
+    """Validated inputs of one ``select`` call, as tensors on the working device."""
+
+    n_rows: int
+    labeled: torch.Tensor  # bool [N]
+    pool: torch.Tensor  # bool [N], ~labeled
+    device: torch.device
+    probs: torch.Tensor | None = None
+    committee_probs: torch.Tensor | None = None
+    embeddings: torch.Tensor | None = None
+    bad_rows: torch.Tensor | None = None  # bool [N]: rows whose embeddings are not finite
+    tie_rng: np.random.Generator | None = None  # None: ties go to the lowest row index
+
+
+def _as_tensor(name: str, value: Any, ndim: int, device: torch.device) -> torch.Tensor:
+    arr = value if isinstance(value, torch.Tensor) else np.asarray(value)
+    if arr.ndim != ndim:
+        raise ValueError(f"{INPUT_HELP[name]} must have {ndim} dimensions, got shape {tuple(arr.shape)}")
+    t = torch.as_tensor(arr)
+    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
+        raise ValueError(f"{name} must hold numbers, got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.float64)
+    elif t.dtype in (torch.float16, torch.bfloat16):
+        t = t.to(torch.float32)
+    return t.to(device)
+
+
+_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
+class Strategy:
+    """Base class of every query strategy.
+
+    ``__init__`` stores hyperparameters only (validated against ``params``); ``select`` validates
+    the arrays, calls the subclass and returns a :class:`Selection`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    needs: frozenset[str] = frozenset()
+    cold_start: ClassVar[bool] = False
+    params: ClassVar[dict[str, dict]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        self.params_ = validate_params(self.name, params, schema=self.params)
+        for key, value in self.params_.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- public -------------------------------------------------------------------------------
+    def select(
+        self,
+        n: int,
+        *,
+        probs: Any = None,
+        committee_probs: Any = None,
+        embeddings: Any = None,
+        labeled_mask: Any,
+        random_state: Any = None,
+    ) -> Selection:
+        """Pick up to ``n`` unlabeled rows, best first.
+
+        Returns fewer than ``n`` rows only when fewer remain unlabeled. Rows whose inputs are not
+        finite (NaN/inf) are ranked after every finite row and get the score ``-inf``.
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        rng = make_rng(random_state)
+        inputs = self._validate(probs, committee_probs, embeddings, labeled_mask)
+        inputs.tie_rng = None if random_state is None else rng
+        n_pool = int(inputs.pool.sum())
+        if n_pool == 0:
+            raise PoolExhaustedError(
+                f"all {inputs.n_rows} rows are labeled: the pool is exhausted"
+            )
+        k = min(int(n), n_pool)
+        with torch.no_grad():
+            idx, scores = self._select_pool(k, inputs, rng)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        scores = np.ascontiguousarray(scores, dtype=np.float64)
+        return Selection(indices=idx, scores=scores)
+
+    # -- for subclasses -----------------------------------------------------------------------
+    def _score(self, inputs: Inputs) -> torch.Tensor:
+        """One score per row (length N; higher = more wanted). Non-finite scores rank last."""
+        raise NotImplementedError
+
+    def _select_pool(
+        self, k: int, inputs: Inputs, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = self._score(inputs)
+        if inputs.bad_rows is not None:
+            scores = scores.masked_fill(inputs.bad_rows, float("nan"))
+        return rank_top(scores, inputs.pool, k, inputs.tie_rng)
+
+    def _needs(self) -> frozenset[str]:
+        """Inputs this configured instance needs (hybrid's depend on its parameters)."""
+        return type(self).needs
+
+    # -- validation ---------------------------------------------------------------------------
+    def _validate(self, probs: Any, committee_probs: Any, embeddings: Any, labeled_mask: Any) -> Inputs:
+        if labeled_mask is None:
+            raise ValueError("labeled_mask is required (bool array [n], True = labeled)")
+        mask = np.asarray(labeled_mask.cpu() if isinstance(labeled_mask, torch.Tensor) else labeled_mask)
+        if mask.dtype != np.bool_:
+            raise ValueError(f"labeled_mask must be a bool array, got dtype {mask.dtype}")
+        if mask.ndim != 1:
+            raise ValueError(f"labeled_mask must be 1-dimensional, got shape {mask.shape}")
+        n_rows = int(mask.shape[0])
+        if n_rows == 0:
+            raise EmptyPoolError("the pool is empty: labeled_mask has no rows")
+        device = default_device()
+        labeled = torch.as_tensor(mask).to(device)
+        inputs = Inputs(n_rows=n_rows, labeled=labeled, pool=~labeled, device=device)
+        given = {"probs": probs, "committee_probs": committee_probs, "embeddings": embeddings}
+        for name in sorted(self._needs()):
+            if given[name] is None:
+                raise ValueError(f"strategy {self.name!r} needs {INPUT_HELP[name]}; got None")
+        if probs is not None and "probs" in self._needs():
+            t = _as_tensor("probs", probs, 2, device)
+            _check_rows("probs", t.shape[0], n_rows)
+            if t.shape[1] < 1:
+                raise ValueError("probs must have at least one class column")
+            inputs.probs = t
+        if committee_probs is not None and "committee_probs" in self._needs():
+            t = _as_tensor("committee_probs", committee_probs, 3, device)
+            if t.shape[0] < 1:
+                raise ValueError("committee_probs must hold at least one member")
+            _check_rows("committee_probs", t.shape[1], n_rows, axis=1)
+            inputs.committee_probs = t
+        if embeddings is not None and "embeddings" in self._needs():
+            t = _as_tensor("embeddings", embeddings, 2, device)
+            _check_rows("embeddings", t.shape[0], n_rows)
+            if t.shape[1] < 1:
+                raise ValueError("embeddings must have at least one column")
+            bad = ~torch.isfinite(t).all(dim=1)
+            if bool(bad.any()):
+                t = t.masked_fill(bad[:, None], 0.0)
+                inputs.bad_rows = bad
+            inputs.embeddings = t
+        return inputs
+
+
+def _check_rows(name: str, got: int, expected: int, axis: int = 0) -> None:
+    if got != expected:
+        raise ValueError(
+            f"{name} has {got} rows on axis {axis} but labeled_mask has {expected}; they must match"
+        )
+
+
+def tie_order(candidates: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """Secondary sort key among equal scores: row index, or a seeded shuffle."""
+    if rng is None:
+        return candidates
+    return rng.permutation(candidates.shape[0])
+
+
+def rank_top(
+    scores: torch.Tensor, pool: torch.Tensor, k: int, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best pool rows by score (descending), ties broken by ``tie_order``.
+
+    Non-finite scores rank after every finite one. Never builds more than O(N) memory.
+    """
+    neg_inf = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
+    usable = pool & torch.isfinite(scores)
+    clean = torch.where(usable, scores, neg_inf)
+    n_fin = int(usable.sum())
+    k_fin = min(k, n_fin)
+    out_idx: list[np.ndarray] = []
+    out_val: list[np.ndarray] = []
+    if k_fin > 0:
+        vals, _ = torch.topk(clean, k_fin, sorted=False)
+        thr = vals.min()
+        cand = torch.nonzero(clean >= thr).squeeze(1)
+        cand_np = cand.cpu().numpy()
+        cand_val = clean[cand].cpu().numpy().astype(np.float64)
+        key = tie_order(cand_np, rng)
+        order = np.lexsort((key, -cand_val))[:k_fin]
+        out_idx.append(cand_np[order])
+        out_val.append(cand_val[order])
+    if k > k_fin:
+        rest = torch.nonzero(pool & ~usable).squeeze(1).cpu().numpy()
+        rest = rest[np.argsort(tie_order(rest, rng), kind="stable")][: k - k_fin]
+        out_idx.append(rest)
+        out_val.append(np.full(rest.shape[0], -np.inf))
+    return np.concatenate(out_idx), np.concatenate(out_val)

@@ -1,0 +1,105 @@
+"""Uncertainty sampling over class probabilities ``[n, c]`` (Settles 2009, section 3.1).
+
+https://burrsettles.com/pub/settles.activelearning.pdf
+Each measure is one function, used by its strategy and by ``hybrid``/``density_weighted``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from al_engine.base import Inputs, Strategy
+from al_engine.chunks import map_rows, xlogx
+from al_engine.registry import register
+
+__all__ = [
+    "Entropy",
+    "LeastConfident",
+    "Margin",
+    "RandomSampling",
+    "entropy",
+    "least_confident",
+    "margin",
+    "UNCERTAINTY",
+]
+
+
+def least_confident(probs: torch.Tensor) -> torch.Tensor:
+    """``1 - max_c p``: high when the top class is unsure."""
+    return map_rows(lambda p: 1.0 - p.amax(dim=1), probs)
+
+
+def margin(probs: torch.Tensor) -> torch.Tensor:
+    """``1 - (p_top1 - p_top2)``: high when the two best classes are close (1 class: 0)."""
+    if probs.shape[1] == 1:
+        return torch.zeros(probs.shape[0], dtype=probs.dtype, device=probs.device)
+
+    def one(p: torch.Tensor) -> torch.Tensor:
+        top = torch.topk(p, 2, dim=1, sorted=True).values
+        return 1.0 - (top[:, 0] - top[:, 1])
+
+    return map_rows(one, probs)
+
+
+def entropy(probs: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy (nats) of each row, normalized to sum 1 as scipy.stats.entropy does."""
+
+    def one(p: torch.Tensor) -> torch.Tensor:
+        s = p.sum(dim=1)
+        # H(p / s) = log s - sum(p log p) / s
+        return torch.log(s) - xlogx(p).sum(dim=1) / s
+
+    return map_rows(one, probs)
+
+
+UNCERTAINTY = {"least_confident": least_confident, "margin": margin, "entropy": entropy}
+
+
+@register
+class RandomSampling(Strategy):
+    """Uniform random rows from the pool: the baseline every learning curve is compared with."""
+
+    name = "random"
+    description = "Uniformly random unlabeled rows; the baseline every strategy must beat."
+    needs = frozenset()
+    cold_start = True
+    params: dict[str, dict] = {}
+
+    def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):
+        pool = torch.nonzero(inputs.pool).squeeze(1).cpu().numpy()
+        picked = rng.choice(pool, size=k, replace=False)
+        scores = np.sort(rng.random(k))[::-1]
+        return picked, scores
+
+
+class _Uncertainty(Strategy):
+    needs = frozenset({"probs"})
+
+    def _score(self, inputs: Inputs) -> torch.Tensor:
+        return UNCERTAINTY[self.name](inputs.probs)
+
+
+@register
+class LeastConfident(_Uncertainty):
+    """Least-confident sampling (Lewis & Gale 1994): https://arxiv.org/abs/cmp-lg/9407020"""
+
+    name = "least_confident"
+    description = "Rows whose most likely class has the lowest probability (score 1 - max p)."
+
+
+@register
+class Margin(_Uncertainty):
+    """Margin sampling (Scheffer et al. 2001): https://doi.org/10.1007/3-540-44816-0_31"""
+
+    name = "margin"
+    description = "Rows whose two most likely classes are closest (score 1 - (p1 - p2))."
+
+
+@register
+class Entropy(_Uncertainty):
+    """Entropy sampling (Shannon 1948; Settles 2009 eq. 3.3)."""
+
+    name = "entropy"
+    description = "Rows with the highest entropy of the predicted class distribution."
+
