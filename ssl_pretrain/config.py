@@ -1,0 +1,87 @@
+"""The pretraining configuration: a frozen, validated dataclass of names and numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """What to train and how. Stored in every checkpoint, so it holds names, never objects.
+
+    ``image_size=None`` trains at the pool's own size; otherwise the pool is resized once.
+    ``lr`` is the base learning rate for a batch of 256 (scaled linearly by ``batch_size``).
+    """
+
+    method: str = "simclr"
+    backbone: str = "resnet18"
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float | None = None
+    schedule: str = "cosine"
+    seed: int = 0
+    weight_decay: float | None = None
+    image_size: int | None = None
+    compile: bool = False
+    warmup_epochs: int = 0
+    temperature: float = 0.5
+    mask_ratio: float = 0.75
+
+    def __post_init__(self) -> None:
+        from .backbones import BACKBONES
+        from .methods import METHODS
+
+        if self.method not in METHODS:
+            raise ValueError(
+                f"unknown method {self.method!r}; valid methods: {', '.join(sorted(METHODS))}"
+            )
+        if self.backbone not in BACKBONES:
+            raise ValueError(
+                f"unknown backbone {self.backbone!r}; valid backbones: {', '.join(sorted(BACKBONES))}"
+            )
+        _int_at_least("epochs", self.epochs, 1)
+        _int_at_least("batch_size", self.batch_size, 2)
+        _int_at_least("seed", self.seed, 0)
+        _int_at_least("warmup_epochs", self.warmup_epochs, 0)
+        if self.image_size is not None:
+            _int_at_least("image_size", self.image_size, 8)
+        if self.lr is not None and not (isinstance(self.lr, int | float) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.weight_decay is not None and not (
+            isinstance(self.weight_decay, int | float) and self.weight_decay >= 0
+        ):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be a bool, got {self.compile!r}")
+        if not (isinstance(self.temperature, int | float) and self.temperature > 0):
+            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        if not (isinstance(self.mask_ratio, int | float) and 0 < self.mask_ratio < 1):
+            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
+        method_cls = METHODS[self.method]
+        if method_cls.needs_vit and not self.backbone.startswith("vit"):
+            raise ValueError(
+                f"method {self.method!r} needs a ViT backbone (vit_tiny, vit_small), "
+                f"got {self.backbone!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PretrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown PretrainConfig fields: {', '.join(unknown)}")
+        return cls(**data)
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -1,0 +1,248 @@
+"""The pretraining loop: per-sample augmentation on the device, atomic per-epoch checkpoints,
+exact resume, and DDP when ``torch.distributed`` is initialized (``torchrun``).
+
+On CUDA the forward pass runs under bf16 autocast (methods compute their loss in float32),
+the model and batches are channels_last, and ``config.compile`` compiles the encoder.
+On CPU everything stays float32 (bf16 is far slower on CPUs without AMX).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .augment import to_float
+from .backbones import Encoder, build_backbone
+from .checkpoint import FORMAT, _plain_state, atomic_save, load_checkpoint, rng_state, set_rng_state
+from .config import PretrainConfig
+from .data import as_uint8_tensor, resize_pool
+from .methods import METHODS, Method
+
+ProgressFn = Callable[[int, int, float, float], None]
+StepFn = Callable[[int, int], None]
+
+
+@dataclass
+class PretrainResult:
+    encoder: Encoder
+    history: list[dict[str, Any]] = field(default_factory=list)
+    config: PretrainConfig | None = None
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def build_method(config: PretrainConfig, image_size: int) -> Method:
+    encoder = build_backbone(config.backbone, image_size)
+    return METHODS[config.method](encoder, config)
+
+
+def make_optimizer(method: Method, config: PretrainConfig) -> torch.optim.Optimizer:
+    lr = (config.lr if config.lr is not None else method.default_lr) * config.batch_size / 256
+    wd = config.weight_decay if config.weight_decay is not None else method.default_weight_decay
+    decay, no_decay = [], []
+    for p in method.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+    if method.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+
+
+def lr_lambda(config: PretrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    total = config.epochs * steps_per_epoch
+    warmup = min(config.warmup_epochs * steps_per_epoch, total - 1)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729) % (2**63)
+
+
+def pretrain(
+    config: PretrainConfig,
+    images: Any,
+    *,
+    device: str | torch.device = "cpu",
+    on_progress: ProgressFn | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    on_step: StepFn | None = None,
+) -> PretrainResult:
+    """Train ``config.method`` on ``images`` (uint8 ``[n, H, W, 3]``); return the encoder.
+
+    ``on_progress(epoch, n_epochs, loss, img_per_s)`` runs after every epoch (after the
+    checkpoint is written) and may raise to stop. ``resume=True`` continues from
+    ``checkpoint_path`` and ends with the same weights as an uninterrupted run.
+    """
+    if not isinstance(config, PretrainConfig):
+        raise TypeError(f"config must be a PretrainConfig, got {type(config).__name__}")
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs a checkpoint_path")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available")
+    pool = as_uint8_tensor(images)
+    image_size = config.image_size or pool.shape[1]
+    if pool.shape[1] != pool.shape[2] and config.image_size is None:
+        raise ValueError(
+            f"images are {pool.shape[1]}x{pool.shape[2]}; non-square pools need image_size"
+        )
+    rank, world = _world()
+    local_batch = config.batch_size // world
+    n = pool.shape[0]
+    if local_batch < 2:
+        raise ValueError(f"batch_size {config.batch_size} is too small for {world} processes")
+    if n < 2:
+        raise ValueError(f"the pool has {n} image(s); pretraining needs at least 2")
+    local_batch = min(local_batch, n // world)
+    steps_per_epoch = max(1, (n // world) // local_batch)
+
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)
+        method = build_method(config, image_size)
+        pool = _place_pool(resize_pool(pool, image_size), device)
+        return _train(
+            config, method, pool, device, rank, world, local_batch, steps_per_epoch,
+            on_progress, on_step, checkpoint_path, resume,
+        )
+
+
+def _place_pool(pool: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if device.type != "cuda":
+        return pool
+    free, _ = torch.cuda.mem_get_info(device)
+    if pool.numel() < free // 4:
+        return pool.to(device)
+    return pool.pin_memory()
+
+
+def _train(
+    config: PretrainConfig,
+    method: Method,
+    pool: torch.Tensor,
+    device: torch.device,
+    rank: int,
+    world: int,
+    local_batch: int,
+    steps_per_epoch: int,
+    on_progress: ProgressFn | None,
+    on_step: StepFn | None,
+    checkpoint_path: str | os.PathLike[str] | None,
+    resume: bool,
+) -> PretrainResult:
+    cuda = device.type == "cuda"
+    method = method.to(device)
+    if cuda:
+        method = method.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(method, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config, steps_per_epoch))
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = load_checkpoint(checkpoint_path)
+        if state.get("kind") != "training":
+            raise ValueError(f"{checkpoint_path} is not a training checkpoint")
+        saved = PretrainConfig.from_dict(state["config"])
+        if saved != config:
+            raise ValueError(
+                f"checkpoint {checkpoint_path} was made with a different config: {saved}"
+            )
+        method.load_state_dict(state["method_state"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"])
+    if config.compile:
+        method.encoder.compile()
+    model: nn.Module = method
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(method, device_ids=[device] if cuda else None)
+    n = pool.shape[0]
+    total_steps = config.epochs * steps_per_epoch
+    for epoch in range(start_epoch, config.epochs):
+        # Seeded per epoch (and rank): a resumed run draws exactly what the full run drew.
+        torch.manual_seed(_epoch_seed(config.seed, epoch, rank))
+        shuffle = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 0))
+        order = torch.randperm(n, generator=shuffle)[rank::world]
+        method.train()
+        loss_sum = torch.zeros((), device=device)
+        started = time.perf_counter()
+        for step in range(steps_per_epoch):
+            idx = order[step * local_batch : (step + 1) * local_batch]
+            x = to_float(pool[idx.to(pool.device)].to(device, non_blocking=True))
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+                loss = model(x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            method.after_step((epoch * steps_per_epoch + step + 1) / total_steps)
+            loss_sum += loss.detach().float()
+            if on_step is not None:
+                on_step(step + 1, steps_per_epoch)
+        if world > 1:
+            dist.all_reduce(loss_sum)
+            loss_sum /= world
+        mean_loss = float(loss_sum.item()) / steps_per_epoch
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(f"loss became {mean_loss} in epoch {epoch + 1}; lower lr")
+        elapsed = time.perf_counter() - started
+        img_per_s = steps_per_epoch * local_batch * world / max(elapsed, 1e-9)
+        history.append({"epoch": epoch + 1, "loss": mean_loss, "img_per_s": img_per_s})
+        if checkpoint_path is not None and rank == 0:
+            atomic_save(
+                {
+                    "format": FORMAT,
+                    "kind": "training",
+                    "backbone": config.backbone,
+                    "image_size": method.encoder.image_size,
+                    "config": config.to_dict(),
+                    "method_state": _plain_state(method),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_state(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "world_size": world,
+                },
+                checkpoint_path,
+            )
+        if world > 1:
+            dist.barrier()
+        if on_progress is not None:
+            on_progress(epoch + 1, config.epochs, mean_loss, img_per_s)
+    method.eval()
+    return PretrainResult(encoder=method.encoder, history=history, config=config)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
