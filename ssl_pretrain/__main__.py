@@ -1,0 +1,3 @@
+from ssl_pretrain.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""``python -m ssl_pretrain``: pretrain on a folder or zip, write the checkpoint and embeddings.
+
+Multi-process (DDP) runs go through torchrun, which sets ``WORLD_SIZE``/``RANK``::
+
+    python -m torch.distributed.run --nproc_per_node 2 -m ssl_pretrain --images pool.zip ...
+
+NCCL on CUDA, gloo on CPU. Rank 0 writes the files and draws the progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from .backbones import BACKBONES
+from .checkpoint import save_encoder
+from .config import SCHEDULES, PretrainConfig
+from .data import load_images
+from .embed import embed
+from .methods import METHODS
+from .train import pretrain
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ssl_pretrain", description=__doc__.splitlines()[0])
+    p.add_argument("--images", required=True, help="folder or .zip of images (searched recursively)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--method", default="simclr", choices=sorted(METHODS))
+    p.add_argument("--backbone", default="resnet18", choices=sorted(BACKBONES))
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=None, help="base lr for batch 256 (method default)")
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--schedule", default="cosine", choices=SCHEDULES)
+    p.add_argument("--warmup-epochs", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=None, help="resize to this size (default: as is)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _init_distributed(device: str) -> tuple[int, int, str]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    dist.init_process_group(backend=backend)
+    if device.startswith("cuda"):
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = PretrainConfig(
+            method=args.method,
+            backbone=args.backbone,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            schedule=args.schedule,
+            seed=args.seed,
+            weight_decay=args.weight_decay,
+            image_size=args.image_size,
+            compile=args.compile,
+            warmup_epochs=args.warmup_epochs,
+        )
+        images, names = load_images(args.images, size=args.image_size)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rank, world, device = _init_distributed(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = None
+    if rank == 0 and not args.no_progress:
+        bar = tqdm(total=config.epochs, unit="epoch", dynamic_ncols=True)
+        print(
+            f"{len(images)} images {images.shape[1]}x{images.shape[2]}, {config.method} on "
+            f"{config.backbone}, {world} process(es) on {device}",
+            file=sys.stderr,
+        )
+
+    def on_step(step: int, steps: int) -> None:
+        if bar is not None:
+            bar.update(1 / steps)
+
+    def on_progress(epoch: int, epochs: int, loss: float, img_per_s: float) -> None:
+        if bar is not None:
+            bar.n = epoch
+            bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.4f}", img_s=f"{img_per_s:.0f}")
+
+    try:
+        result = pretrain(
+            config,
+            images,
+            device=device,
+            on_progress=on_progress,
+            on_step=on_step,
+            checkpoint_path=out / "checkpoint.pt",
+            resume=args.resume,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if rank == 0:
+        save_encoder(result.encoder, out / "encoder.pt", config=config)
+        embed(result.encoder, images, device=device, out=out / "embeddings.npy")
+        (out / "names.txt").write_text("\n".join(names) + "\n")
+        (out / "history.json").write_text(json.dumps(result.history, indent=1))
+        print(f"wrote {out}/checkpoint.pt, encoder.pt, embeddings.npy, names.txt", file=sys.stderr)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return 0
