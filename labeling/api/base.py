@@ -1,0 +1,142 @@
+"""What every API view shares: pagination, body limits, error mapping, documented errors.
+
+Errors always come back as JSON ``{"detail": "...", "errors": {...}?}`` with a 4xx code:
+a Django ``ValidationError`` from a service is a 400, a busy project a 409, a body over
+the limits a 413.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from labeling.services.jobs import JobConflictError
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "the request body is too large"
+    default_code = "payload_too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "the request conflicts with the current state"
+    default_code = "conflict"
+
+
+def body_limit() -> int:
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
+def check_content_length(request, limit: int, what: str = "request body") -> None:
+    """Refuse a declared body over ``limit`` bytes before reading any of it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise exceptions.ParseError("the Content-Length header is not a number") from exc
+    if limit and length > limit:
+        raise PayloadTooLarge(f"the {what} is {length} bytes; the limit is {limit} bytes")
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE are refused, not read."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            check_content_length(request, body_limit(), "JSON body")
+        return super().parse(stream, media_type, parser_context)
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _messages(error: DjangoValidationError):
+    if hasattr(error, "error_dict"):
+        return {field: [str(m) for m in errs] for field, errs in error.message_dict.items()}
+    return [str(m) for m in error.messages]
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the exceptions Quarry's services raise."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"the request body exceeds the limit of {body_limit()} bytes "
+            "(DATA_UPLOAD_MAX_MEMORY_SIZE; upload files as multipart form data)"
+        )
+    elif isinstance(exc, DjangoValidationError):
+        errors = _messages(exc)
+        if isinstance(errors, dict):
+            first = next(iter(errors.items()), ("", [""]))
+            detail = f"{first[0]}: {first[1][0]}" if first[0] else first[1][0]
+            return Response(
+                {"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response({"detail": "; ".join(errors)}, status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, JobConflictError):
+        exc = Conflict(str(exc))
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        # Field errors from a serializer: keep them, and say in one line what is wrong.
+        field, problems = next(iter(response.data.items()), ("", [""]))
+        first = problems[0] if isinstance(problems, list) and problems else problems
+        response.data = {"detail": f"{field}: {first}", "errors": response.data}
+    elif response is not None and isinstance(response.data, list):
+        response.data = {"detail": "; ".join(str(m) for m in response.data)}
+    return response
+
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(),
+        "errors": serializers.JSONField(required=False),
+    },
+)
+
+_ERROR_CODES = {
+    "400": "The request is invalid; `detail` says why.",
+    "401": "Not authenticated.",
+    "403": "Authenticated, but your role in the project does not allow this.",
+    "404": "No such object, or it belongs to a project you are not a member of.",
+    "405": "Method not allowed.",
+    "409": "The project is busy or the object conflicts with the current state.",
+    "413": "The request body is over the limit.",
+    "415": "Unsupported media type.",
+}
+
+
+class QuarryAutoSchema(AutoSchema):
+    """drf-spectacular's schema with Quarry's error responses documented on every operation."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, description in _ERROR_CODES.items():
+            if code not in responses:
+                body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                body["description"] = description
+                responses[code] = body
+        return responses
+
+
+class QuarryApiMixin:
+    """Mixed into every Quarry API view."""
+
+    pagination_class = ApiPagination
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+    schema = QuarryAutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
