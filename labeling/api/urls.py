@@ -31,5 +31,6 @@ urlpatterns = [
         exports.ProjectLabelImportView.as_view(),
         name="project-import-labels",
     ),
+    path("", include("labeling.api.urls_queue")),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,223 @@
+"""The labeling queue over JSON, as the browser's label and grid views use it.
+
+``next`` reserves samples (held ones first), ``submit`` stores one or many labels, each
+with its own idempotency key so a retried request is applied once, ``skip`` passes on a
+sample, ``release`` hands reservations back, ``undo`` returns the user's previous label
+so it can be changed (changing is a ``submit`` for that sample). Every endpoint answers
+404 to users outside the project.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.base import Conflict, QuarryApiMixin
+from labeling.models import Membership, Project
+from labeling.selectors.queue_items import previous_annotation, sample_payloads
+from labeling.services.queue import (
+    QueueError,
+    annotation_submit,
+    queue_blocked_reason,
+    queue_next,
+    queue_release,
+    queue_skip,
+)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    label = serializers.IntegerField()
+    class_name = serializers.CharField()
+    confidence = serializers.FloatField()
+    model_version = serializers.IntegerField()
+    heatmap = serializers.CharField(allow_null=True)
+
+
+class QueueSampleSerializer(serializers.Serializer):
+    sample_id = serializers.IntegerField()
+    image = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    suggestion = SuggestionSerializer(allow_null=True)
+
+
+class NextInSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=100, default=5)
+
+
+class SubmitItemSerializer(serializers.Serializer):
+    sample_id = serializers.IntegerField(min_value=1)
+    label = serializers.IntegerField(min_value=0, max_value=32767)
+    idempotency_key = serializers.CharField(min_length=1, max_length=64, required=False)
+    time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=0)
+
+
+class SubmitInSerializer(serializers.Serializer):
+    items = SubmitItemSerializer(many=True, allow_empty=False, max_length=100)
+
+
+class SkipInSerializer(serializers.Serializer):
+    sample_id = serializers.IntegerField(min_value=1)
+
+
+class ReleaseInSerializer(serializers.Serializer):
+    sample_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=1000
+    )
+
+
+class QueueApi(QuarryApiMixin, APIView):
+    def project(self, project_id: int) -> Project:
+        project = get_object_or_404(Project, pk=project_id)
+        if not Membership.objects.filter(project=project, user=self.request.user).exists():
+            raise NotFound("No such project.")
+        return project
+
+    def validated(self, serializer_class, data):
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class QueueNextApi(QueueApi):
+    @extend_schema(
+        request=NextInSerializer,
+        responses=inline_serializer(
+            "QueueNext",
+            {
+                "items": QueueSampleSerializer(many=True),
+                "blocked": serializers.CharField(allow_null=True),
+            },
+        ),
+        summary="Reserve the next samples to label (held ones first)",
+    )
+    def post(self, request, project_id: int):
+        project = self.project(project_id)
+        count = self.validated(NextInSerializer, request.data)["count"]
+        try:
+            items = queue_next(project=project, user=request.user, count=count)
+        except QueueError as exc:
+            raise Conflict(str(exc)) from exc
+        payloads = sample_payloads(project=project, sample_ids=[i.sample_id for i in items])
+        blocked = None if payloads else queue_blocked_reason(project=project)
+        if not payloads and blocked is None:
+            blocked = "the queue is empty: nothing is waiting to be labeled right now"
+        return Response({"items": payloads, "blocked": blocked})
+
+
+class QueueSubmitApi(QueueApi):
+    @extend_schema(
+        request=SubmitInSerializer,
+        responses=inline_serializer(
+            "QueueSubmit",
+            {
+                "results": inline_serializer(
+                    "QueueSubmitResult",
+                    {
+                        "sample_id": serializers.IntegerField(),
+                        "ok": serializers.BooleanField(),
+                        "annotation_id": serializers.IntegerField(required=False),
+                        "created": serializers.BooleanField(required=False),
+                        "replayed": serializers.BooleanField(required=False),
+                        "error": serializers.CharField(required=False),
+                    },
+                    many=True,
+                )
+            },
+        ),
+        summary="Store labels (one or many); a retry with the same idempotency key is applied once",
+    )
+    def post(self, request, project_id: int):
+        project = self.project(project_id)
+        items = self.validated(SubmitInSerializer, request.data)["items"]
+        results = []
+        for item in items:
+            try:
+                result = annotation_submit(
+                    project=project,
+                    user=request.user,
+                    sample_id=item["sample_id"],
+                    label=item["label"],
+                    time_spent_ms=item["time_spent_ms"],
+                    idempotency_key=item.get("idempotency_key"),
+                )
+            except (QueueError, IntegrityError) as exc:
+                results.append({"sample_id": item["sample_id"], "ok": False, "error": str(exc)})
+                continue
+            results.append(
+                {
+                    "sample_id": item["sample_id"],
+                    "ok": True,
+                    "annotation_id": result.annotation.pk,
+                    "created": result.created,
+                    "replayed": result.replayed,
+                }
+            )
+        return Response({"results": results})
+
+
+class QueueSkipApi(QueueApi):
+    @extend_schema(
+        request=SkipInSerializer,
+        responses=inline_serializer("QueueSkip", {"ok": serializers.BooleanField()}),
+        summary="Pass on a sample: it goes to others and is not handed to you again",
+    )
+    def post(self, request, project_id: int):
+        project = self.project(project_id)
+        sample_id = self.validated(SkipInSerializer, request.data)["sample_id"]
+        try:
+            queue_skip(project=project, user=request.user, sample_id=sample_id)
+        except QueueError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response({"ok": True})
+
+
+class QueueReleaseApi(QueueApi):
+    @extend_schema(
+        request=ReleaseInSerializer,
+        responses=inline_serializer("QueueRelease", {"released": serializers.IntegerField()}),
+        summary="Give reserved samples back to the queue (all of yours, or the ones named)",
+    )
+    def post(self, request, project_id: int):
+        project = self.project(project_id)
+        sample_ids = self.validated(ReleaseInSerializer, request.data).get("sample_ids")
+        released = queue_release(project=project, user=request.user, sample_ids=sample_ids)
+        return Response({"released": released})
+
+
+class UndoInSerializer(serializers.Serializer):
+    before = serializers.IntegerField(min_value=1, required=False)
+
+
+class QueueUndoApi(QueueApi):
+    @extend_schema(
+        parameters=[UndoInSerializer],
+        responses=inline_serializer(
+            "QueueUndo",
+            {
+                "item": QueueSampleSerializer(allow_null=True),
+                "label": serializers.IntegerField(allow_null=True),
+                "annotation_id": serializers.IntegerField(allow_null=True),
+            },
+        ),
+        summary="Your previous label (before annotation `before`), to change it with submit",
+    )
+    def get(self, request, project_id: int):
+        project = self.project(project_id)
+        before = self.validated(UndoInSerializer, request.query_params).get("before")
+        annotation = previous_annotation(project=project, user=request.user, before_id=before)
+        if annotation is None:
+            return Response({"item": None, "label": None, "annotation_id": None})
+        payload = sample_payloads(project=project, sample_ids=[annotation.sample_id])
+        return Response(
+            {
+                "item": payload[0] if payload else None,
+                "label": annotation.label,
+                "annotation_id": annotation.pk,
+            }
+        )
