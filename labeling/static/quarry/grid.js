@@ -1,0 +1,156 @@
+/* Grid mode: a page of thumbnails; select many, press a class key to label them all. */
+(function () {
+  "use strict";
+  const Q = window.Quarry;
+  const config = Q.readConfig();
+  const $ = (id) => document.getElementById(id);
+  const gridEl = $("thumb-grid");
+  const keyToLabel = new Map();
+  config.hotkeys.forEach((key, i) => { if (key) keyToLabel.set(key, i); });
+
+  const state = { items: [], selected: new Set(), anchor: null, done: new Set(), fetching: false,
+                  dragging: false, count: 0, blocked: null };
+
+  const outbox = new Q.Outbox(config, $("sync"), { drained() { fill(); } });
+  for (const id of outbox.pendingSampleIds()) state.done.add(id);
+
+  async function fill() {
+    if (state.fetching || state.items.length >= config.prefetch) return;
+    state.fetching = true;
+    try {
+      const data = await Q.api("POST", config.api.next, { count: config.prefetch });
+      state.blocked = data.blocked;
+      const known = new Set(state.items.map((i) => i.sample_id));
+      for (const item of data.items) {
+        if (state.done.has(item.sample_id) || known.has(item.sample_id)) continue;
+        if (state.items.length >= config.prefetch) break;
+        state.items.push(item);
+      }
+    } catch (err) {
+      flash(err.message);
+    } finally {
+      state.fetching = false;
+    }
+    render();
+  }
+
+  function render() {
+    gridEl.replaceChildren();
+    state.items.forEach((item, index) => {
+      const cell = document.createElement("div");
+      cell.className = "thumb" + (state.selected.has(item.sample_id) ? " selected" : "");
+      cell.dataset.sampleId = String(item.sample_id);
+      cell.dataset.index = String(index);
+      const img = document.createElement("img");
+      img.src = item.image;
+      img.alt = "sample " + item.sample_id;
+      img.draggable = false;
+      if (item.width < 96 && item.height < 96) img.classList.add("pixelated");
+      cell.appendChild(img);
+      if (item.suggestion) {
+        const tag = document.createElement("span");
+        tag.className = "thumb-tag";
+        tag.textContent = item.suggestion.class_name + " " + Math.round(item.suggestion.confidence * 100) + "%";
+        cell.appendChild(tag);
+      }
+      gridEl.appendChild(cell);
+    });
+    const empty = $("empty-state");
+    empty.hidden = state.items.length > 0;
+    empty.textContent = state.blocked || "Loading…";
+    const n = state.selected.size;
+    $("selection-info").textContent = n ? n + " selected" : "Nothing selected";
+    $("done-count").textContent = String(state.count);
+  }
+
+  function indexOf(target) {
+    const cell = target.closest && target.closest(".thumb");
+    return cell ? Number(cell.dataset.index) : null;
+  }
+
+  gridEl.addEventListener("mousedown", (e) => {
+    const i = indexOf(e.target);
+    if (i === null) return;
+    e.preventDefault();
+    const id = state.items[i].sample_id;
+    if (e.shiftKey && state.anchor !== null) {
+      const [a, b] = [Math.min(state.anchor, i), Math.max(state.anchor, i)];
+      for (let k = a; k <= b; k++) state.selected.add(state.items[k].sample_id);
+    } else if (e.ctrlKey || e.metaKey) {
+      if (state.selected.has(id)) state.selected.delete(id); else state.selected.add(id);
+      state.anchor = i;
+    } else {
+      state.selected = new Set([id]);
+      state.anchor = i;
+      state.dragging = true;
+    }
+    render();
+  });
+  gridEl.addEventListener("mouseover", (e) => {
+    if (!state.dragging) return;
+    const i = indexOf(e.target);
+    if (i === null) return;
+    const [a, b] = [Math.min(state.anchor, i), Math.max(state.anchor, i)];
+    state.selected = new Set(state.items.slice(a, b + 1).map((it) => it.sample_id));
+    render();
+  });
+  window.addEventListener("mouseup", () => { state.dragging = false; });
+
+  function flash(message) {
+    const el = document.createElement("div");
+    el.className = "error";
+    el.textContent = message;
+    $("sync").appendChild(el);
+    setTimeout(() => el.remove(), 6000);
+  }
+
+  function take(ids) {
+    state.items = state.items.filter((it) => !ids.has(it.sample_id));
+    for (const id of ids) state.done.add(id);
+    state.selected = new Set();
+    state.anchor = null;
+  }
+
+  function labelSelected(index) {
+    const ids = new Set(state.items.filter((it) => state.selected.has(it.sample_id)).map((it) => it.sample_id));
+    if (!ids.size) { flash("Select thumbnails first (click, Shift-click or drag)."); return; }
+    outbox.submit(Array.from(ids, (id) => ({ sample_id: id, label: index, time_spent_ms: 0 })));
+    state.count += ids.size;
+    take(ids);
+    render();
+    fill();
+  }
+
+  function skipSelected() {
+    const ids = new Set(state.items.filter((it) => state.selected.has(it.sample_id)).map((it) => it.sample_id));
+    for (const id of ids) outbox.skip(id);
+    take(ids);
+    render();
+    fill();
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (Q.isTyping(e)) return;
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "a") {
+      state.selected = new Set(state.items.map((it) => it.sample_id));
+      render();
+      e.preventDefault();
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (key === "?") { Q.toggleShortcuts(); return; }
+    if (key === "Escape") { Q.toggleShortcuts(false); state.selected = new Set(); render(); return; }
+    if (!$("shortcuts").hidden) return;
+    if (keyToLabel.has(key)) { labelSelected(keyToLabel.get(key)); e.preventDefault(); }
+    else if (key === "s") { skipSelected(); e.preventDefault(); }
+  });
+
+  document.querySelectorAll(".class-button").forEach((b) =>
+    b.addEventListener("click", () => labelSelected(Number(b.dataset.label))));
+  $("skip-button").addEventListener("click", skipSelected);
+  $("help-button").addEventListener("click", () => Q.toggleShortcuts());
+  $("shortcuts").addEventListener("click", () => Q.toggleShortcuts(false));
+  Q.releaseOnLeave(config, () => state.items.map((it) => it.sample_id));
+  fill();
+})();
