@@ -1,6 +1,8 @@
-"""The Celery app. Configuration comes from Django settings (``CELERY_*``).
+"""The Celery app. Configuration comes from Django settings (``CELERY_*``); the defaults
+below apply where the settings say nothing.
 
-Start a worker with ``celery -A workers worker -Q default,gpu``.
+Start a worker with ``celery -A workers worker -Q default,gpu`` and the scheduler with
+``celery -A workers beat`` (``-B`` embeds it in a worker, as ``make demo`` does).
 """
 
 import os
@@ -11,4 +13,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.settings")
 
 app = Celery("quarry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.add_defaults(
+    {
+        # Long jobs: a worker takes one message at a time and acknowledges it at the end.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "default",
+        # The reaper requeues jobs whose worker stopped renewing its lease.
+        "beat_schedule": {
+            "quarry-reap-jobs": {
+                "task": "workers.reap_jobs",
+                "schedule": float(os.environ.get("QUARRY_REAP_SECONDS", "60")),
+                "options": {"queue": "default", "expires": 300},
+            }
+        },
+    }
+)
 app.autodiscover_tasks(["workers"], related_name="tasks")

@@ -23,8 +23,10 @@ def queue_for(kind: str, params: dict | None = None) -> str:
     return DEFAULT_QUEUE
 
 
-def enqueue_job(job_id: int) -> None:
+def enqueue_job(job_id: int, countdown: float | None = None) -> None:
+    """Send the job's id to its queue (after ``countdown`` seconds when given)."""
     from labeling.models import Job
 
     job = Job.objects.only("kind", "params").get(pk=job_id)
-    app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue_for(job.kind, job.params))
+    options = {} if countdown is None else {"countdown": countdown}
+    app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue_for(job.kind, job.params), **options)

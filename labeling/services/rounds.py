@@ -4,30 +4,49 @@ from __future__ import annotations
 
 from labeling.models import Job, LoopConfig, ModelVersion, Project
 from labeling.selectors.labels import labeled_count
-from labeling.services.jobs import JobConflictError, job_create
+from labeling.services.jobs import TRAINING_LOCK, JobConflictError, job_create
+
+
+def labels_at_last_round(*, project: Project) -> int:
+    """Label count the latest model was trained on, or the latest finished round saw
+    (a round without embeddings selects a batch but trains no model)."""
+    model = (
+        ModelVersion.objects.filter(project=project)
+        .exclude(checkpoint="")
+        .order_by("-created_at", "-pk")
+        .values_list("n_labels", flat=True)
+        .first()
+    )
+    result = (
+        Job.objects.filter(
+            project=project,
+            kind__in=(Job.Kind.ROUND, Job.Kind.PRETRAIN),
+            state=Job.State.SUCCEEDED,
+        )
+        .order_by("-finished_at", "-pk")
+        .values_list("result", flat=True)
+        .first()
+    ) or {}
+    seen = result.get("labels_at_start") if isinstance(result, dict) else None
+    return max(model or 0, seen if isinstance(seen, int) else 0)
 
 
 def round_maybe_trigger(*, project: Project) -> Job | None:
-    """Queue a retrain round once ``retrain_every`` labels arrived since the last model.
+    """Queue a retrain round once ``retrain_every`` labels arrived since the last round.
 
     Debounced by the database: while a training-type job is queued or running the
-    project's lock refuses another, and this returns None.
+    project's lock refuses another, and this returns None. Called after each label.
     """
     project.refresh_from_db(fields=["status"])
     config = LoopConfig.objects.filter(project=project).first()
     if config is None or not config.retrain_every or project.status == Project.Status.DONE:
         return None
     labeled = labeled_count(project=project)
-    last = (
-        ModelVersion.objects.filter(project=project)
-        .order_by("-created_at")
-        .values_list("n_labels", flat=True)
-        .first()
-        or 0
-    )
-    if labeled - last < config.retrain_every:
+    if labeled - labels_at_last_round(project=project) < config.retrain_every:
         return None
-    if Job.objects.filter(project=project, lock="training", state__in=Job.ACTIVE_STATES).exists():
+    if Job.objects.filter(
+        project=project, lock=TRAINING_LOCK, state__in=Job.ACTIVE_STATES
+    ).exists():
         return None
     try:
         return job_create(

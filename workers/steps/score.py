@@ -1,0 +1,99 @@
+"""Probabilities for the pool -> Prediction rows (indexed ``score``) and a file for selection.
+
+``Prediction.score`` is the normalized entropy of the (committee-mean) class
+probabilities: 1 = the model cannot tell the classes apart, 0 = it is certain. The batch
+itself is chosen by the configured strategy, which may weigh more than uncertainty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeling.models import ModelVersion, Prediction
+from workers import files
+from workers.context import StepContext
+from workers.steps import train
+
+WRITE_BATCH = 2000
+
+
+def normalized_entropy(probs: np.ndarray) -> np.ndarray:
+    p = np.clip(probs.astype(np.float64), 1e-12, 1.0)
+    h = -(p * np.log(p)).sum(axis=1)
+    return h / np.log(max(probs.shape[1], 2))
+
+
+def current_model(ctx: StepContext) -> ModelVersion | None:
+    if "model_version" in ctx.cache:
+        return ctx.cache["model_version"]
+    version = (
+        ModelVersion.objects.filter(project=ctx.project)
+        .exclude(checkpoint="")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    ctx.cache["model_version"] = version
+    if version is not None:
+        train._load(ctx, version)
+    return version
+
+
+def probabilities(ctx: StepContext) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Pool probabilities ``[n, c]`` and committee probabilities ``[m, n, c]`` (or None)."""
+    if "probs" in ctx.cache:
+        return ctx.cache["probs"], ctx.cache["committee_probs"]
+    version, pool = current_model(ctx), train.arrays(ctx)
+    if version is None or pool is None:
+        return None
+    committee = ctx.cache.get("committee")
+    if committee is not None:
+        committee_probs = np.asarray(committee.predict_proba(pool.X), dtype=np.float32)
+        probs = np.asarray(ctx.cache["head"].predict_proba(pool.X), dtype=np.float32)
+    else:
+        committee_probs = None
+        probs = np.asarray(ctx.cache["head"].predict_proba(pool.X), dtype=np.float32)
+    ctx.cache.update(probs=probs, committee_probs=committee_probs)
+    return probs, committee_probs
+
+
+def run(ctx: StepContext) -> int:
+    version = current_model(ctx)
+    pool = train.arrays(ctx)
+    if version is None or pool is None:
+        return 0
+    ctx.progress(0.05, f"scoring {len(pool.ids)} pool samples", force=True)
+    probs, committee_probs = probabilities(ctx)
+    folder = files.absolute(version.checkpoint).parent
+    files.npy_save(folder / "pool_ids.npy", pool.ids)
+    files.npy_save(folder / "pool_probs.npy", probs)
+    if committee_probs is not None:
+        files.npy_save(folder / "pool_committee_probs.npy", committee_probs)
+    mean = committee_probs.mean(axis=0) if committee_probs is not None else probs
+    rows = np.flatnonzero(~pool.annotated)
+    predicted = mean[rows].argmax(axis=1)
+    confidence = mean[rows].max(axis=1)
+    scores = normalized_entropy(mean[rows])
+    existing = dict(Prediction.objects.filter(model_version=version).values_list("sample_id", "pk"))
+    fresh, stale = [], []
+    for r, label, conf, score in zip(rows, predicted, confidence, scores, strict=True):
+        sample_id = int(pool.ids[r])
+        row = Prediction(
+            model_version=version,
+            sample_id=sample_id,
+            predicted_label=int(label),
+            confidence=float(conf),
+            score=float(score),
+        )
+        if sample_id in existing:
+            row.pk = existing[sample_id]
+            stale.append(row)
+        else:
+            fresh.append(row)
+    ctx.progress(0.5, f"writing {len(rows)} predictions", force=True)
+    Prediction.objects.bulk_create(fresh, batch_size=WRITE_BATCH)
+    if stale:
+        Prediction.objects.bulk_update(
+            stale, ["predicted_label", "confidence", "score"], batch_size=WRITE_BATCH
+        )
+    ctx.result["score"] = {"model_version": version.pk, "predictions": len(rows)}
+    return len(rows)

@@ -1,0 +1,85 @@
+"""Strategies compared on the project's own embeddings and oracle labels -> SimulationRun."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeling.models import Sample, SimulationRun
+from workers.context import JobError, StepContext
+from workers.pool import embeddings_read, encoder_current
+
+MIN_HOLDOUT = 10
+
+
+def run(ctx: StepContext) -> SimulationRun:
+    from al_engine.simulate import simulate
+
+    project, params = ctx.project, ctx.params
+    encoder = encoder_current(project)
+    if encoder is None:
+        raise JobError(
+            "simulation needs embeddings: pretrain first (python manage.py al_round PROJECT --pretrain)"
+        )
+    ids, X = embeddings_read(encoder)
+    known = dict(
+        Sample.objects.filter(project=project)
+        .exclude(oracle_label=None)
+        .values_list("pk", "oracle_label")
+    )
+    holdout_ids = set(
+        Sample.objects.filter(project=project, split=Sample.Split.HOLDOUT).values_list(
+            "pk", flat=True
+        )
+    )
+    y = np.fromiter((known.get(int(i), -1) for i in ids), np.int64, len(ids))
+    in_holdout = np.fromiter((int(i) in holdout_ids for i in ids), bool, len(ids))
+    pool = (y >= 0) & ~in_holdout
+    test = (y >= 0) & in_holdout
+    if pool.sum() < 2 or len(np.unique(y[pool])) < 2:
+        raise JobError(
+            "simulation needs oracle labels of at least two classes: "
+            "import the dataset with labels_as='oracle'"
+        )
+    holdout = (X[test], y[test]) if test.sum() >= MIN_HOLDOUT else 0.2
+    classifier = ctx.config.classifier if ctx.config.classifier in ("linear", "mlp") else "linear"
+    options = {
+        "strategies": list(params["strategies"]),
+        "budget": int(params["budget"]),
+        "seeds": int(params.get("seeds", 5)),
+        "initial": int(params.get("initial", 10)),
+        "batch_size": int(params.get("batch_size", 10)),
+        "classifier": classifier,
+        "target": project.target_accuracy,
+    }
+
+    def on_progress(*args, **kwargs) -> None:
+        fraction = _fraction(args, kwargs)
+        ctx.progress(fraction if fraction is not None else 0.0, "simulating")
+
+    ctx.progress(0.0, f"simulating {', '.join(options['strategies'])} on {int(pool.sum())} samples")
+    result = simulate(X[pool], y[pool], holdout=holdout, on_progress=on_progress, **options)
+    run = SimulationRun.objects.create(
+        project=project,
+        job=ctx.job,
+        params={
+            **options,
+            "holdout": "project holdout" if test.sum() >= MIN_HOLDOUT else 0.2,
+            "n_pool": int(pool.sum()),
+            "encoder": encoder.pk,
+        },
+        result=result.to_dict(),
+    )
+    ctx.result["simulation"] = run.pk
+    return run
+
+
+def _fraction(args, kwargs) -> float | None:
+    """Progress callbacks report (done, total) or a fraction; accept either."""
+    if "fraction" in kwargs:
+        return float(kwargs["fraction"])
+    numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
+    if len(numbers) >= 2 and numbers[1]:
+        return float(numbers[0]) / float(numbers[1])
+    if len(numbers) == 1 and 0 <= numbers[0] <= 1:
+        return float(numbers[0])
+    return None
