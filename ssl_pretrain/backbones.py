@@ -41,7 +41,8 @@ class Encoder(nn.Module):
         return getattr(self.trunk, "cam_layer", None)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        mean, std = self.get_buffer("mean"), self.get_buffer("std")
+        return (x - mean.to(x.dtype)) / std.to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(self.normalize(x))
@@ -55,7 +56,7 @@ class ResNetTrunk(nn.Module):
 
     @property
     def cam_layer(self) -> nn.Module:
-        return self.net.layer4
+        return self.net.get_submodule("layer4")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -173,5 +174,7 @@ BACKBONES: dict[str, Callable[[int], Encoder]] = {
 
 def build_backbone(name: str, image_size: int) -> Encoder:
     if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; valid backbones: {', '.join(sorted(BACKBONES))}")
+        raise ValueError(
+            f"unknown backbone {name!r}; valid backbones: {', '.join(sorted(BACKBONES))}"
+        )
     return BACKBONES[name](image_size)

@@ -58,12 +58,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def _plain_state(module: nn.Module) -> dict[str, torch.Tensor]:
     """State dict without ``torch.compile`` wrappers' ``_orig_mod.`` prefixes, on the CPU."""
-    return {
-        k.replace("_orig_mod.", ""): v.detach().cpu() for k, v in module.state_dict().items()
-    }
+    return {k.replace("_orig_mod.", ""): v.detach().cpu() for k, v in module.state_dict().items()}
 
 
-def save_encoder(encoder: nn.Module, path: str | os.PathLike[str], *, config: PretrainConfig) -> None:
+def save_encoder(
+    encoder: nn.Module, path: str | os.PathLike[str], *, config: PretrainConfig
+) -> None:
     """Write ``encoder`` with what is needed to rebuild it: backbone name, image size, config."""
     if not isinstance(encoder, Encoder):
         raise TypeError(f"expected an ssl_pretrain Encoder, got {type(encoder).__name__}")

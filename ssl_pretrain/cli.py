@@ -30,7 +30,9 @@ from .train import pretrain
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ssl_pretrain", description=__doc__.splitlines()[0])
-    p.add_argument("--images", required=True, help="folder or .zip of images (searched recursively)")
+    p.add_argument(
+        "--images", required=True, help="folder or .zip of images (searched recursively)"
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--method", default="simclr", choices=sorted(METHODS))
     p.add_argument("--backbone", default="resnet18", choices=sorted(BACKBONES))
@@ -41,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default="cosine", choices=SCHEDULES)
     p.add_argument("--warmup-epochs", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-size", type=int, default=None, help="resize to this size (default: as is)")
+    p.add_argument(
+        "--image-size", type=int, default=None, help="resize to this size (default: as is)"
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")

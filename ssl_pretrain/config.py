@@ -56,7 +56,9 @@ class PretrainConfig:
         ):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+            raise ValueError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         if not isinstance(self.compile, bool):
             raise ValueError(f"compile must be a bool, got {self.compile!r}")
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):

@@ -29,10 +29,14 @@ def as_uint8_tensor(images: Any) -> torch.Tensor:
             raise ValueError(f"images must be uint8, got {images.dtype}")
         tensor = images.detach().cpu().contiguous()
     else:
-        raise TypeError(f"images must be a numpy array or torch tensor, got {type(images).__name__}")
+        raise TypeError(
+            f"images must be a numpy array or torch tensor, got {type(images).__name__}"
+        )
     if tensor.ndim != 4 or tensor.shape[-1] != 3:
         hint = " (grayscale images must be converted to RGB)" if tensor.ndim == 3 else ""
-        raise ValueError(f"images must have shape [n, H, W, 3] (RGB), got {tuple(tensor.shape)}{hint}")
+        raise ValueError(
+            f"images must have shape [n, H, W, 3] (RGB), got {tuple(tensor.shape)}{hint}"
+        )
     if tensor.shape[0] == 0:
         raise ValueError("the image pool is empty")
     if min(tensor.shape[1], tensor.shape[2]) < MIN_SIDE:
@@ -50,7 +54,9 @@ def resize_pool(pool: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tenso
     out = torch.empty((pool.shape[0], size, size, 3), dtype=torch.uint8)
     for start in range(0, pool.shape[0], chunk):
         x = pool[start : start + chunk].permute(0, 3, 1, 2).float()
-        y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        y = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
         out[start : start + chunk] = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
     return out
 
@@ -90,18 +96,16 @@ def load_images(
     modes: dict[str, str] = {}
     for name, raw in _iter_files(source):
         try:
-            with Image.open(io.BytesIO(raw)) as img:
-                img.load()
-                mode = img.mode
+            with Image.open(io.BytesIO(raw)) as opened:
+                opened.load()
+                rgb = opened.convert("RGB")
                 if size is not None:
-                    img = img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
-                elif mode in ("L", "LA", "1", "I", "I;16", "F"):
+                    rgb = rgb.resize((size, size), Image.Resampling.BICUBIC)
+                elif opened.mode in ("L", "LA", "1", "I", "I;16", "F"):
                     modes.setdefault("gray", name)
-                    img = img.convert("RGB")
                 else:
                     modes.setdefault("rgb", name)
-                    img = img.convert("RGB")
-                array = np.asarray(img, dtype=np.uint8)
+                array = np.asarray(rgb, dtype=np.uint8)
         except (UnidentifiedImageError, OSError) as exc:
             raise ValueError(f"{name}: not a readable image ({exc})") from exc
         if arrays and array.shape != arrays[0].shape:
@@ -112,7 +116,9 @@ def load_images(
         arrays.append(array)
         names.append(name)
     if not arrays:
-        raise ValueError(f"no images found in {source} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise ValueError(
+            f"no images found in {source} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     if "gray" in modes and "rgb" in modes:
         raise ValueError(
             f"the pool mixes grayscale ({modes['gray']}) and colour ({modes['rgb']}) images; "

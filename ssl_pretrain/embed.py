@@ -53,7 +53,9 @@ def embed(
                 shape = (pool.shape[0], rows.shape[1])
                 if out is not None:
                     Path(out).parent.mkdir(parents=True, exist_ok=True)
-                    result = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=shape)
+                    result = np.lib.format.open_memmap(
+                        out, mode="w+", dtype=np.float32, shape=shape
+                    )
                 else:
                     result = np.empty(shape, dtype=np.float32)
             result[start : start + rows.shape[0]] = rows

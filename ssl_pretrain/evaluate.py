@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 
 
-def _check(train_emb: np.ndarray, train_y: np.ndarray, test_emb: np.ndarray, test_y: np.ndarray) -> None:
+def _check(
+    train_emb: np.ndarray, train_y: np.ndarray, test_emb: np.ndarray, test_y: np.ndarray
+) -> None:
     if len(train_emb) != len(train_y) or len(test_emb) != len(test_y):
         raise ValueError("embeddings and labels must have the same number of rows")
     if len(train_emb) == 0 or len(test_emb) == 0:

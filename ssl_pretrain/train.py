@@ -53,7 +53,8 @@ def build_method(config: PretrainConfig, image_size: int) -> Method:
 def make_optimizer(method: Method, config: PretrainConfig) -> torch.optim.Optimizer:
     lr = (config.lr if config.lr is not None else method.default_lr) * config.batch_size / 256
     wd = config.weight_decay if config.weight_decay is not None else method.default_weight_decay
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for p in method.parameters():
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
@@ -127,8 +128,18 @@ def pretrain(
         method = build_method(config, image_size)
         pool = _place_pool(resize_pool(pool, image_size), device)
         return _train(
-            config, method, pool, device, rank, world, local_batch, steps_per_epoch,
-            on_progress, on_step, checkpoint_path, resume,
+            config,
+            method,
+            pool,
+            device,
+            rank,
+            world,
+            local_batch,
+            steps_per_epoch,
+            on_progress,
+            on_step,
+            checkpoint_path,
+            resume,
         )
 
 

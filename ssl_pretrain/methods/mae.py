@@ -48,7 +48,12 @@ class MAE(Method):
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dec_dim))
         self.decoder_pos = nn.Parameter(torch.randn(1, self.n_patches, dec_dim) * 0.02)
         layer = nn.TransformerEncoderLayer(
-            dec_dim, 4, 4 * dec_dim, dropout=0.0, activation="gelu", batch_first=True,
+            dec_dim,
+            4,
+            4 * dec_dim,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
             norm_first=True,
         )
         self.decoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
