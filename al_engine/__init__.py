@@ -7,7 +7,18 @@ Pure numpy/torch: arrays in, arrays out. Strategies are looked up by name::
     sel.indices, sel.scores
 """
 
-from al_engine import uncertainty  # noqa: F401  (registers its strategies)
+# importing a strategy module registers its strategies
+from al_engine import (  # noqa: F401
+    badge,
+    committee,
+    coreset,
+    density,
+    hybrid,
+    model_change,
+    ranked_batch,
+    typiclust,
+    uncertainty,
+)
 from al_engine.base import EmptyPoolError, PoolExhaustedError, Selection, Strategy
 from al_engine.registry import STRATEGIES, StrategyInfo, get_strategy, validate_params
 

@@ -90,7 +90,9 @@ class Inputs:
 def _as_tensor(name: str, value: Any, ndim: int, device: torch.device) -> torch.Tensor:
     arr = value if isinstance(value, torch.Tensor) else np.asarray(value)
     if arr.ndim != ndim:
-        raise ValueError(f"{INPUT_HELP[name]} must have {ndim} dimensions, got shape {tuple(arr.shape)}")
+        raise ValueError(
+            f"{INPUT_HELP[name]} must have {ndim} dimensions, got shape {tuple(arr.shape)}"
+        )
     t = torch.as_tensor(arr)
     if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
         raise ValueError(f"{name} must hold numbers, got dtype {t.dtype}")
@@ -149,9 +151,7 @@ class Strategy:
         inputs.tie_rng = None if random_state is None else rng
         n_pool = int(inputs.pool.sum())
         if n_pool == 0:
-            raise PoolExhaustedError(
-                f"all {inputs.n_rows} rows are labeled: the pool is exhausted"
-            )
+            raise PoolExhaustedError(f"all {inputs.n_rows} rows are labeled: the pool is exhausted")
         k = min(int(n), n_pool)
         with torch.no_grad():
             idx, scores = self._select_pool(k, inputs, rng)
@@ -177,10 +177,14 @@ class Strategy:
         return type(self).needs
 
     # -- validation ---------------------------------------------------------------------------
-    def _validate(self, probs: Any, committee_probs: Any, embeddings: Any, labeled_mask: Any) -> Inputs:
+    def _validate(
+        self, probs: Any, committee_probs: Any, embeddings: Any, labeled_mask: Any
+    ) -> Inputs:
         if labeled_mask is None:
             raise ValueError("labeled_mask is required (bool array [n], True = labeled)")
-        mask = np.asarray(labeled_mask.cpu() if isinstance(labeled_mask, torch.Tensor) else labeled_mask)
+        mask = np.asarray(
+            labeled_mask.cpu() if isinstance(labeled_mask, torch.Tensor) else labeled_mask
+        )
         if mask.dtype != np.bool_:
             raise ValueError(f"labeled_mask must be a bool array, got dtype {mask.dtype}")
         if mask.ndim != 1:
@@ -200,12 +204,14 @@ class Strategy:
             _check_rows("probs", t.shape[0], n_rows)
             if t.shape[1] < 1:
                 raise ValueError("probs must have at least one class column")
+            check_probabilities("probs", t, axis=1)
             inputs.probs = t
         if committee_probs is not None and "committee_probs" in self._needs():
             t = _as_tensor("committee_probs", committee_probs, 3, device)
             if t.shape[0] < 1:
                 raise ValueError("committee_probs must hold at least one member")
             _check_rows("committee_probs", t.shape[1], n_rows, axis=1)
+            check_probabilities("committee_probs", t, axis=2)
             inputs.committee_probs = t
         if embeddings is not None and "embeddings" in self._needs():
             t = _as_tensor("embeddings", embeddings, 2, device)
@@ -227,6 +233,34 @@ def _check_rows(name: str, got: int, expected: int, axis: int = 0) -> None:
         )
 
 
+PROB_SAMPLE = 4096
+PROB_TOL = 1e-3
+
+
+def check_probabilities(name: str, t: torch.Tensor, axis: int) -> None:
+    """Reject inputs that are not probability rows (negative, or not summing to 1).
+
+    Checks an evenly spaced sample of at most ``PROB_SAMPLE`` rows, so the cost is constant;
+    non-finite rows are skipped (they are ranked last, not rejected).
+    """
+    n = t.shape[axis - 1]
+    step = max(1, n // PROB_SAMPLE)
+    sample = t.narrow(axis - 1, 0, n).index_select(
+        axis - 1, torch.arange(0, n, step, device=t.device)
+    )
+    sums = sample.sum(dim=axis)
+    ok = torch.isfinite(sums)
+    lows = sample.amin(dim=axis)
+    bad = ok & ((sums - 1.0).abs() > PROB_TOL)
+    if bool(bad.any()):
+        raise ValueError(
+            f"{name} must hold probabilities that sum to 1 over the classes; a row sums to "
+            f"{float(sums[bad][0]):.4g} (pass softmax outputs, not logits)"
+        )
+    if bool((ok & (lows < 0)).any()):
+        raise ValueError(f"{name} must hold probabilities >= 0; found {float(lows[ok].min()):.4g}")
+
+
 def tie_order(candidates: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     """Secondary sort key among equal scores: row index, or a seeded shuffle."""
     if rng is None:
@@ -241,26 +275,27 @@ def rank_top(
 
     Non-finite scores rank after every finite one. Never builds more than O(N) memory.
     """
-    neg_inf = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
-    usable = pool & torch.isfinite(scores)
-    clean = torch.where(usable, scores, neg_inf)
-    n_fin = int(usable.sum())
-    k_fin = min(k, n_fin)
-    out_idx: list[np.ndarray] = []
-    out_val: list[np.ndarray] = []
-    if k_fin > 0:
-        vals, _ = torch.topk(clean, k_fin, sorted=False)
-        thr = vals.min()
-        cand = torch.nonzero(clean >= thr).squeeze(1)
-        cand_np = cand.cpu().numpy()
-        cand_val = clean[cand].cpu().numpy().astype(np.float64)
-        key = tie_order(cand_np, rng)
-        order = np.lexsort((key, -cand_val))[:k_fin]
-        out_idx.append(cand_np[order])
-        out_val.append(cand_val[order])
-    if k > k_fin:
-        rest = torch.nonzero(pool & ~usable).squeeze(1).cpu().numpy()
-        rest = rest[np.argsort(tie_order(rest, rng), kind="stable")][: k - k_fin]
-        out_idx.append(rest)
-        out_val.append(np.full(rest.shape[0], -np.inf))
-    return np.concatenate(out_idx), np.concatenate(out_val)
+    neg_inf = float("-inf")
+    clean = torch.nan_to_num(scores, nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
+    if not bool(pool.all()):
+        clean = clean.masked_fill(~pool, neg_inf)
+    n = clean.shape[0]
+    vals, idx = torch.topk(clean, min(k + 1, n), sorted=True)
+    if k < n and bool(vals[k] == vals[k - 1]):
+        # ties straddle the cut: take every row tied with the k-th value as a candidate
+        thr = vals[k - 1]
+        keep = clean >= thr if thr > neg_inf else clean > neg_inf
+        idx = torch.nonzero(keep).squeeze(1)
+    else:
+        idx = idx[:k]
+        idx = idx[clean[idx] > neg_inf]
+    cand = idx.cpu().numpy()
+    cand_val = clean[idx].cpu().numpy().astype(np.float64)
+    order = np.lexsort((cand, tie_order(cand, rng), -cand_val))[:k]
+    out_idx, out_val = cand[order], cand_val[order]
+    if out_idx.shape[0] < k:
+        rest = torch.nonzero(pool & (clean == neg_inf)).squeeze(1).cpu().numpy()
+        rest = rest[np.argsort(tie_order(rest, rng), kind="stable")][: k - out_idx.shape[0]]
+        out_idx = np.concatenate([out_idx, rest])
+        out_val = np.concatenate([out_val, np.full(rest.shape[0], -np.inf)])
+    return out_idx, out_val

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["CHUNK_ROWS", "map_rows", "xlogx"]
+__all__ = ["CHUNK_ROWS", "map_rows", "safe_log", "xlogx"]
 
 CHUNK_ROWS = 1 << 16
 
@@ -28,3 +28,8 @@ def map_rows(
 def xlogx(p: torch.Tensor) -> torch.Tensor:
     """``p * log(p)`` with ``0 log 0 = 0``."""
     return torch.special.xlogy(p, p)
+
+
+def safe_log(p: torch.Tensor) -> torch.Tensor:
+    """``log(p)`` with zeros mapped to the log of the dtype's smallest normal (so ``0 * log 0 = 0``)."""
+    return torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from al_engine.base import Inputs, Strategy
-from al_engine.chunks import map_rows, xlogx
+from al_engine.chunks import map_rows, safe_log
 from al_engine.registry import register
 
 __all__ = [
@@ -30,27 +30,27 @@ def least_confident(probs: torch.Tensor) -> torch.Tensor:
     return map_rows(lambda p: 1.0 - p.amax(dim=1), probs)
 
 
+def _margin(p: torch.Tensor) -> torch.Tensor:
+    top, arg = p.max(dim=1, keepdim=True)
+    second = p.scatter(1, arg, float("-inf")).amax(dim=1)
+    return 1.0 - (top[:, 0] - second)
+
+
 def margin(probs: torch.Tensor) -> torch.Tensor:
     """``1 - (p_top1 - p_top2)``: high when the two best classes are close (1 class: 0)."""
     if probs.shape[1] == 1:
         return torch.zeros(probs.shape[0], dtype=probs.dtype, device=probs.device)
+    return map_rows(_margin, probs)
 
-    def one(p: torch.Tensor) -> torch.Tensor:
-        top = torch.topk(p, 2, dim=1, sorted=True).values
-        return 1.0 - (top[:, 0] - top[:, 1])
 
-    return map_rows(one, probs)
+def neg_xlogx_sum(p: torch.Tensor, dim: int) -> torch.Tensor:
+    """``-sum(p log p)`` along ``dim`` with ``0 log 0 = 0`` (probabilities as given)."""
+    return -(p * safe_log(p)).sum(dim=dim)
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy (nats) of each row, normalized to sum 1 as scipy.stats.entropy does."""
-
-    def one(p: torch.Tensor) -> torch.Tensor:
-        s = p.sum(dim=1)
-        # H(p / s) = log s - sum(p log p) / s
-        return torch.log(s) - xlogx(p).sum(dim=1) / s
-
-    return map_rows(one, probs)
+    """Shannon entropy (nats) of each row of a probability matrix."""
+    return map_rows(lambda p: neg_xlogx_sum(p, 1), probs)
 
 
 UNCERTAINTY = {"least_confident": least_confident, "margin": margin, "entropy": entropy}
@@ -102,4 +102,3 @@ class Entropy(_Uncertainty):
 
     name = "entropy"
     description = "Rows with the highest entropy of the predicted class distribution."
-
