@@ -137,10 +137,9 @@ class SampleViewSet(QuarryApiMixin, viewsets.ReadOnlyModelViewSet):
             return Sample.objects.none()
         project_ids = list(self._roles())
         versions = {pid: latest_model_version_id(project=pid) for pid in project_ids}
-        return (
-            sample_table(project_ids=member_project_ids(self.request.user), model_version_ids=versions)
-            .order_by("pk")
-        )
+        return sample_table(
+            project_ids=member_project_ids(self.request.user), model_version_ids=versions
+        ).order_by("pk")
 
     def get_object(self):
         sample = self.get_queryset().filter(pk=parse_id(self.kwargs["pk"])).first()

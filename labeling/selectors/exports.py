@@ -59,17 +59,13 @@ def sample_table(*, project_ids, model_version_ids: dict[int, int] | None = None
     (one project is the usual case; several are allowed for cross-project lists).
     """
     labeled = Exists(Annotation.objects.filter(sample=OuterRef("pk")))
-    queued = Exists(
-        QueueItem.objects.filter(sample=OuterRef("pk"), state=QueueItem.State.OPEN)
-    )
+    queued = Exists(QueueItem.objects.filter(sample=OuterRef("pk"), state=QueueItem.State.OPEN))
     rows = Sample.objects.filter(project_id__in=project_ids).annotate(
         is_labeled=labeled, is_queued=queued
     )
     versions = [v for v in (model_version_ids or {}).values() if v is not None]
     if versions:
-        prediction = Prediction.objects.filter(
-            sample=OuterRef("pk"), model_version_id__in=versions
-        )
+        prediction = Prediction.objects.filter(sample=OuterRef("pk"), model_version_id__in=versions)
         rows = rows.annotate(
             pred_label=Subquery(prediction.values("predicted_label")[:1]),
             pred_confidence=Subquery(prediction.values("confidence")[:1]),
@@ -100,7 +96,9 @@ def state_of(sample) -> str:
     return "unlabeled"
 
 
-def label_info(sample_ids: Iterable[int], *, annotator_id: int | None = None) -> dict[int, LabelInfo]:
+def label_info(
+    sample_ids: Iterable[int], *, annotator_id: int | None = None
+) -> dict[int, LabelInfo]:
     """Effective label, annotators and votes for the given samples.
 
     With ``annotator_id`` only that annotator's labels are read (what an annotator may

@@ -131,33 +131,29 @@ def export_coco(*, project: Project, split: str | None = None, labeled_only: boo
     opening = json.dumps(head, ensure_ascii=False)[:-1]
     yield (opening + ', "images": [').encode()
     yield from _coco_array(
-        (
-            {
-                "id": row.sample_id,
-                "file_name": row.file_name,
-                "width": row.width,
-                "height": row.height,
-                "sha256": row.sha256,
-                "split": row.split,
-            }
-            for row in export_rows(project=project, split=split, labeled_only=labeled_only)
-        )
+        {
+            "id": row.sample_id,
+            "file_name": row.file_name,
+            "width": row.width,
+            "height": row.height,
+            "sha256": row.sha256,
+            "split": row.split,
+        }
+        for row in export_rows(project=project, split=split, labeled_only=labeled_only)
     )
     yield b'], "annotations": ['
     yield from _coco_array(
-        (
-            {
-                "id": row.sample_id,
-                "image_id": row.sample_id,
-                "category_id": row.label,
-                "annotators": row.annotators,
-                "agreement": row.agreement,
-                "prediction": row.prediction,
-                "confidence": row.confidence,
-            }
-            for row in export_rows(project=project, split=split, labeled_only=True)
-            if row.label is not None
-        )
+        {
+            "id": row.sample_id,
+            "image_id": row.sample_id,
+            "category_id": row.label,
+            "annotators": row.annotators,
+            "agreement": row.agreement,
+            "prediction": row.prediction,
+            "confidence": row.confidence,
+        }
+        for row in export_rows(project=project, split=split, labeled_only=True)
+        if row.label is not None
     )
     yield b"]}\n"
 

@@ -133,7 +133,9 @@ def _schedule(project: Project, user, value: Any) -> None:
 
 
 @transaction.atomic
-def loop_config_update(*, project: Project, user: AbstractBaseUser | None, data: dict) -> LoopConfig:
+def loop_config_update(
+    *, project: Project, user: AbstractBaseUser | None, data: dict
+) -> LoopConfig:
     """Validate and store loop settings; all or nothing.
 
     ``data`` may hold any of ``LOOP_FIELDS``. A new ``strategy`` without
@@ -205,7 +207,9 @@ def project_update(*, project: Project, user: AbstractBaseUser | None, data: dic
         fields.append("name")
     if "status" in data:
         if data["status"] not in Project.Status.values:
-            raise ValidationError({"status": [f"must be one of {', '.join(Project.Status.values)}"]})
+            raise ValidationError(
+                {"status": [f"must be one of {', '.join(Project.Status.values)}"]}
+            )
         project.status = data["status"]
         project.done_reason = "" if project.status == Project.Status.ACTIVE else "closed by hand"
         fields += ["status", "done_reason"]
