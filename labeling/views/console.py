@@ -36,7 +36,7 @@ def import_images(request: HttpRequest, project_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         server_path = form.cleaned_data["server_path"].strip()
         if server_path and not request.user.is_staff:
-            form.add_error("server_path", "Only administrators may import from a server folder.")
+            form.add_error(None, "Only administrators may import from a server folder.")
         else:
             try:
                 from labeling.services.imports import dataset_import
@@ -54,7 +54,14 @@ def import_images(request: HttpRequest, project_id: int) -> HttpResponse:
                 except (ValidationError, ValueError, OSError) as exc:
                     form.add_error(None, f"Import failed: {_error_text(exc)}")
                 else:
-                    report = result.to_dict()
+                    report = {
+                        "imported": result.imported,
+                        "holdout": result.holdout,
+                        "duplicates": list(result.duplicates),
+                        "rejected": [tuple(row) for row in result.rejected],
+                        "classes_added": list(getattr(result, "classes_added", [])),
+                        "ignored": list(getattr(result, "ignored", [])),
+                    }
     return render(
         request,
         "labeling/import.html",

@@ -49,7 +49,9 @@ def test_two_annotators_get_disjoint_samples(project, annotator, annotator2, que
 def test_submit_is_applied_once_per_idempotency_key(project, annotator, queued, login):
     client = login(annotator)
     sid = post(client, project, "next", {"count": 1}).json()["items"][0]["sample_id"]
-    body = {"items": [{"sample_id": sid, "label": 1, "idempotency_key": "k-1", "time_spent_ms": 900}]}
+    body = {
+        "items": [{"sample_id": sid, "label": 1, "idempotency_key": "k-1", "time_spent_ms": 900}]
+    }
     first = post(client, project, "submit", body).json()["results"][0]
     again = post(client, project, "submit", body).json()["results"][0]
     assert first["ok"] and first["created"] and not first["replayed"]
@@ -74,12 +76,20 @@ def test_change_previous_label_and_undo(project, annotator, queued, login):
     client = login(annotator)
     ids = [i["sample_id"] for i in post(client, project, "next", {"count": 2}).json()["items"]]
     for k, sid in enumerate(ids):
-        post(client, project, "submit", {"items": [{"sample_id": sid, "label": 0, "idempotency_key": f"u{k}"}]})
+        post(
+            client,
+            project,
+            "submit",
+            {"items": [{"sample_id": sid, "label": 0, "idempotency_key": f"u{k}"}]},
+        )
     undo = client.get(url(project, "undo")).json()
     assert undo["item"]["sample_id"] == ids[1] and undo["label"] == 0
     earlier = client.get(url(project, "undo"), {"before": undo["annotation_id"]}).json()
     assert earlier["item"]["sample_id"] == ids[0]
-    assert client.get(url(project, "undo"), {"before": earlier["annotation_id"]}).json()["item"] is None
+    assert (
+        client.get(url(project, "undo"), {"before": earlier["annotation_id"]}).json()["item"]
+        is None
+    )
     change = {"items": [{"sample_id": ids[0], "label": 2, "idempotency_key": "change"}]}
     result = post(client, project, "submit", change).json()["results"][0]
     assert result["ok"] and not result["created"]
@@ -116,12 +126,17 @@ def test_empty_queue_and_budget_reached_say_why(project, annotator, login):
 def test_suggestion_from_newest_model_with_heatmap(project, annotator, queued, login, settings):
     old = ModelVersion.objects.create(project=project, kind="linear", n_labels=5)
     new = ModelVersion.objects.create(project=project, kind="linear", n_labels=10)
-    Prediction.objects.create(model_version=old, sample=queued[0], predicted_label=0, confidence=0.4)
+    Prediction.objects.create(
+        model_version=old, sample=queued[0], predicted_label=0, confidence=0.4
+    )
     heat_dir = settings.MEDIA_ROOT / "heatmaps"
     heat_dir.mkdir(parents=True)
     (heat_dir / "h.png").write_bytes(b"\x89PNG\r\n\x1a\nnot-really")
     prediction = Prediction.objects.create(
-        model_version=new, sample=queued[0], predicted_label=2, confidence=0.875,
+        model_version=new,
+        sample=queued[0],
+        predicted_label=2,
+        confidence=0.875,
         heatmap="heatmaps/h.png",
     )
     client = login(annotator)
@@ -139,7 +154,11 @@ def test_suggestion_from_newest_model_with_heatmap(project, annotator, queued, l
 
 @pytest.mark.parametrize("name", ["next", "submit", "skip", "release"])
 def test_outsiders_get_404_and_anonymous_401(project, outsider, queued, client, name):
-    body = {"count": 1, "sample_id": queued[0].pk, "items": [{"sample_id": queued[0].pk, "label": 0}]}
+    body = {
+        "count": 1,
+        "sample_id": queued[0].pk,
+        "items": [{"sample_id": queued[0].pk, "label": 0}],
+    }
     assert post(client, project, name, body).status_code in (401, 403)
     client.force_login(outsider)
     assert post(client, project, name, body).status_code == 404

@@ -35,25 +35,15 @@
   }
 
   function render() {
-    gridEl.replaceChildren();
-    state.items.forEach((item, index) => {
-      const cell = document.createElement("div");
-      cell.className = "thumb" + (state.selected.has(item.sample_id) ? " selected" : "");
-      cell.dataset.sampleId = String(item.sample_id);
+    const shown = Array.from(gridEl.children).map((c) => Number(c.dataset.sampleId));
+    const wanted = state.items.map((it) => it.sample_id);
+    if (shown.length !== wanted.length || shown.some((id, i) => id !== wanted[i])) {
+      const cells = new Map(Array.from(gridEl.children, (c) => [Number(c.dataset.sampleId), c]));
+      gridEl.replaceChildren(...state.items.map((item) => cells.get(item.sample_id) || thumb(item)));
+    }
+    Array.from(gridEl.children).forEach((cell, index) => {
       cell.dataset.index = String(index);
-      const img = document.createElement("img");
-      img.src = item.image;
-      img.alt = "sample " + item.sample_id;
-      img.draggable = false;
-      if (item.width < 96 && item.height < 96) img.classList.add("pixelated");
-      cell.appendChild(img);
-      if (item.suggestion) {
-        const tag = document.createElement("span");
-        tag.className = "thumb-tag";
-        tag.textContent = item.suggestion.class_name + " " + Math.round(item.suggestion.confidence * 100) + "%";
-        cell.appendChild(tag);
-      }
-      gridEl.appendChild(cell);
+      cell.classList.toggle("selected", state.selected.has(Number(cell.dataset.sampleId)));
     });
     const empty = $("empty-state");
     empty.hidden = state.items.length > 0;
@@ -61,6 +51,25 @@
     const n = state.selected.size;
     $("selection-info").textContent = n ? n + " selected" : "Nothing selected";
     $("done-count").textContent = String(state.count);
+  }
+
+  function thumb(item) {
+    const cell = document.createElement("div");
+    cell.className = "thumb";
+    cell.dataset.sampleId = String(item.sample_id);
+    const img = document.createElement("img");
+    img.src = item.image;
+    img.alt = "sample " + item.sample_id;
+    img.draggable = false;
+    if (item.width < 96 && item.height < 96) img.classList.add("pixelated");
+    cell.appendChild(img);
+    if (item.suggestion) {
+      const tag = document.createElement("span");
+      tag.className = "thumb-tag";
+      tag.textContent = item.suggestion.class_name + " " + Math.round(item.suggestion.confidence * 100) + "%";
+      cell.appendChild(tag);
+    }
+    return cell;
   }
 
   function indexOf(target) {

@@ -98,7 +98,7 @@
     const s = item.suggestion;
     $("suggestion").hidden = !s;
     if (s) {
-      $("suggestion-class").textContent = s.class_name;
+      $("suggestion-class").textContent = "“" + s.class_name + "”";
       $("suggestion-confidence").textContent = Math.round(s.confidence * 100) + "%";
       $("heatmap-hint").hidden = !s.heatmap;
     }

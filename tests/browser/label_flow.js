@@ -1,0 +1,66 @@
+// An annotator labels 10 samples by keyboard (one with Enter, accepting the suggestion),
+// goes back and changes one, skips one, then labels 6 in grid mode. Prints what it did.
+"use strict";
+const { newPage, login, currentSample, waitForSampleOtherThan, waitSaved, main } = require("./lib");
+
+main(async (browser, p) => {
+  const page = await newPage(browser);
+  await login(page, p.base, p.username, p.password);
+  await page.goto(p.base + "/projects/" + p.project + "/label/");
+  let sid = await waitForSampleOtherThan(page, "");
+  const labels = {};
+  const hotkeys = p.hotkeys;
+  for (let i = 0; i < 10; i++) {
+    let label = (i * 3) % p.n_classes;
+    if (i === 4) {
+      const suggested = await page.$eval("#suggestion", (el) => !el.hidden);
+      if (!suggested) throw new Error("sample " + sid + " shows no suggestion");
+      await page.keyboard.press("Enter");
+      label = null;
+    } else {
+      await page.keyboard.press(hotkeys[label]);
+    }
+    labels[sid] = label;
+    sid = await waitForSampleOtherThan(page, sid);
+    if (i === 5) {
+      await page.keyboard.press("h");
+      const heatmapShown = await page.$eval("#heatmap", (el) => !el.hidden);
+      if (heatmapShown) await page.screenshot({ path: p.screenshots + "/label-view-heatmap.png" });
+      await page.keyboard.press("h");
+    }
+  }
+  // Back (U) to the last labeled sample, change it, and return to the current one.
+  const current = sid;
+  await page.keyboard.press("u");
+  const previous = await waitForSampleOtherThan(page, current);
+  const editing = await page.$eval("#editing", (el) => !el.hidden);
+  const changedTo = (labels[previous] === null ? 0 : labels[previous] + 1) % p.n_classes;
+  await page.keyboard.press(hotkeys[changedTo]);
+  labels[previous] = changedTo;
+  sid = await waitForSampleOtherThan(page, previous);
+  // Skip one.
+  const skipped = sid;
+  await page.keyboard.press("s");
+  sid = await waitForSampleOtherThan(page, skipped);
+  await waitSaved(page);
+  await page.screenshot({ path: p.screenshots + "/label-view.png" });
+  const shortcutsBefore = await page.$eval("#shortcuts", (el) => el.hidden);
+  await page.keyboard.press("?");
+  const shortcutsShown = await page.$eval("#shortcuts", (el) => !el.hidden);
+  await page.keyboard.press("Escape");
+
+  // Grid mode: click the first thumbnail, shift-click the sixth, press a class key.
+  await page.goto(p.base + "/projects/" + p.project + "/grid/");
+  await page.waitForFunction(() => document.querySelectorAll(".thumb").length >= 6);
+  await page.locator(".thumb").nth(0).click();
+  await page.locator(".thumb").nth(5).click({ modifiers: ["Shift"] });
+  const selected = await page.$$eval(".thumb.selected", (els) => els.map((e) => e.dataset.sampleId));
+  await page.screenshot({ path: p.screenshots + "/grid-mode.png" });
+  const gridLabel = 1;
+  await page.keyboard.press(hotkeys[gridLabel]);
+  for (const id of selected) labels[id] = gridLabel;
+  await waitSaved(page);
+  await page.waitForFunction((ids) => ids.every((id) => !document.querySelector('.thumb[data-sample-id="' + id + '"]')), selected);
+  return { labels, skipped, changed: previous, editing, selected, shortcutsBefore, shortcutsShown,
+           problems: page.problems, current: await currentSample(page) };
+});
