@@ -229,6 +229,7 @@ def quality(args: argparse.Namespace) -> None:
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
         )
+        pool = train_x
         if not args.epochs:  # time budget: size the cosine schedule from a short timing run
             probe = pretrain(
                 PretrainConfig(**{**config.to_dict(), "epochs": 1}),
@@ -236,13 +237,20 @@ def quality(args: argparse.Namespace) -> None:
                 device=args.device,
             )
             rate = probe.history[-1]["img_per_s"]
-            epochs = max(1, round(args.budget_min * 60 * rate / len(train_x)))
+            total = args.budget_min * 60 * rate
+            epochs = max(1, round(total / len(train_x)))
+            if total < len(train_x):  # less than one pass fits: one pass over a random subset
+                keep = max(2 * args.batch_size, int(total))
+                pool = train_x[np.random.default_rng(0).permutation(len(train_x))[:keep]]
             config = PretrainConfig(**{**config.to_dict(), "epochs": epochs})
-            print(f"{method}: {rate:.1f} img/s -> {epochs} epochs in {args.budget_min} min")
+            print(
+                f"{method}: {rate:.1f} img/s -> {epochs} epoch(s) over {len(pool)} images "
+                f"in {args.budget_min} min"
+            )
         random_encoder = build_method(config, 32).encoder
         budget_s = args.budget_min * 60 if not args.epochs else None
         started = time.perf_counter()
-        encoder = train_with_budget(config, train_x, args.device, budget_s)
+        encoder = train_with_budget(config, pool, args.device, budget_s)
         minutes = (time.perf_counter() - started) / 60
         rows = {}
         for label, enc in (("pretrained", encoder), ("random init", random_encoder)):
@@ -256,7 +264,7 @@ def quality(args: argparse.Namespace) -> None:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         figures = ", ".join(f"{k} {100 * v:.2f}%" for k, v in rows.items())
         print(
-            f"{method} {backbone}: {config.epochs} epochs on {len(train_x)} images in "
+            f"{method} {backbone}: {config.epochs} epoch(s) over {len(pool)} images in "
             f"{minutes:.1f} min on {args.device}; kNN (k=200, t=0.1) on {len(test_x)} test: {figures}; "
             f"gain {100 * (rows['pretrained'] - rows['random init']):+.2f} points"
         )
