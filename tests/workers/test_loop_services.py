@@ -1,0 +1,140 @@
+"""Asking for rounds, pretraining, simulations and schedules; the label trigger."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from labeling.models import Job, LoopConfig, Membership, Project
+from labeling.services.jobs import JobConflictError
+from labeling.services.loop import (
+    pretrain_request,
+    round_request,
+    round_scheduled,
+    schedule_set,
+    simulation_request,
+)
+from labeling.services.rounds import round_maybe_trigger
+from tests.factories import AnnotationFactory, MembershipFactory, ProjectFactory
+from tests.workers.images import make_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(sent):
+    return make_project()
+
+
+def test_round_request_queues_a_round_and_refuses_a_second(project, sent):
+    job = round_request(project=project)
+    assert (job.kind, job.state, job.params["trigger"]) == ("round", "queued", "manual")
+    with pytest.raises(JobConflictError, match=f"round job {job.pk} is queued"):
+        round_request(project=project, pretrain=True)
+
+
+def test_round_request_with_pretrain_chains_the_round(project):
+    job = round_request(project=project, pretrain=True)
+    assert (job.kind, job.params["round"]) == ("pretrain", True)
+    alone = pretrain_request(project=make_project("other"))
+    assert (alone.kind, alone.params["round"]) == ("pretrain", False)
+
+
+def test_requests_need_images(sent):
+    empty = ProjectFactory()
+    with pytest.raises(ValueError, match="no images yet"):
+        round_request(project=empty)
+    with pytest.raises(ValueError, match="at least 2 images"):
+        pretrain_request(project=empty)
+
+
+def test_only_owners_and_engineers_may_ask(project):
+    annotator = MembershipFactory(project=project, role=Membership.Role.ANNOTATOR).user
+    with pytest.raises(PermissionDenied, match="owner or engineer"):
+        round_request(project=project, user=annotator)
+    engineer = MembershipFactory(project=project, role=Membership.Role.ENGINEER).user
+    job = round_request(project=project, user=engineer)
+    assert job.requested_by == engineer
+
+
+def test_simulation_request_checks_its_inputs(project):
+    with pytest.raises(ValueError, match="unknown strategy 'psychic'; valid strategies: .*random"):
+        simulation_request(project=project, strategies=["psychic"], budget=10)
+    with pytest.raises(ValueError, match="budget must be an integer between 1"):
+        simulation_request(project=project, strategies=["random"], budget=0)
+    with pytest.raises(ValueError, match="needs embeddings"):
+        simulation_request(project=project, strategies=["random"], budget=10)
+    no_oracle = make_project("no oracle")
+    no_oracle.samples.update(oracle_label=None)
+    with pytest.raises(ValueError, match="labels_as='oracle'"):
+        simulation_request(project=no_oracle, strategies=["random"], budget=10)
+
+
+def test_schedule_set_creates_updates_and_clears_one_periodic_task(project):
+    from django_celery_beat.models import PeriodicTask
+
+    schedule_set(project=project, cron="30 2 * * 1-5")
+    task = LoopConfig.objects.get(project=project).schedule
+    assert task.task == "workers.scheduled_round"
+    assert json.loads(task.args) == [project.pk]
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "2", "1-5")
+    assert task.interval is None and task.enabled
+    schedule_set(project=project, every_minutes=15)
+    task.refresh_from_db()
+    assert task.crontab is None and task.interval.every == 15
+    assert PeriodicTask.objects.filter(task="workers.scheduled_round").count() == 1
+    schedule_set(project=project)
+    assert LoopConfig.objects.get(project=project).schedule is None
+    assert not PeriodicTask.objects.filter(task="workers.scheduled_round").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cron": "every day"}, "cron needs 5 fields"),
+        ({"cron": "61 * * * *"}, "is not valid"),
+        ({"every_minutes": 0}, "every_minutes must be an integer"),
+        ({"cron": "0 3 * * *", "every_minutes": 5}, "not both"),
+    ],
+)
+def test_schedule_set_refuses_bad_schedules(project, kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        schedule_set(project=project, **kwargs)
+
+
+def test_scheduled_round_is_debounced_and_skips_done_projects(project):
+    assert round_scheduled(project_id=project.pk).params["trigger"] == "schedule"
+    assert round_scheduled(project_id=project.pk) is None
+    Job.objects.update(state=Job.State.SUCCEEDED)
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.DONE)
+    assert round_scheduled(project_id=project.pk) is None
+    assert round_scheduled(project_id=10**9) is None
+
+
+def test_labels_trigger_a_round_every_n_and_only_one_at_a_time(project):
+    LoopConfig.objects.filter(project=project).update(retrain_every=3)
+    pool = list(project.samples.filter(split="pool"))
+    annotator = MembershipFactory(project=project).user
+    for sample in pool[:2]:
+        AnnotationFactory(sample=sample, annotator=annotator)
+    assert round_maybe_trigger(project=project) is None
+    AnnotationFactory(sample=pool[2], annotator=annotator)
+    job = round_maybe_trigger(project=project)
+    assert (job.kind, job.params) == ("round", {"trigger": "labels", "n_labels": 3})
+    for sample in pool[3:7]:
+        AnnotationFactory(sample=sample, annotator=annotator)
+    assert round_maybe_trigger(project=project) is None  # debounced by the running round
+    job.state = Job.State.SUCCEEDED
+    job.result = {"labels_at_start": 3}
+    job.save()
+    again = round_maybe_trigger(project=project)
+    assert again is not None and again.params["n_labels"] == 7
+
+
+def test_the_label_trigger_is_off_at_zero(project):
+    annotator = MembershipFactory(project=project).user
+    for sample in project.samples.filter(split="pool")[:5]:
+        AnnotationFactory(sample=sample, annotator=annotator)
+    assert round_maybe_trigger(project=project) is None
