@@ -258,7 +258,13 @@ class ProjectUploadView(QuarryApiMixin, APIView):
                 "nothing was imported: every image is already in the project "
                 f"({', '.join(report.duplicates[:5])})"
             )
+        detail = "nothing was imported: the upload holds no images"
+        if report.ignored:
+            names = ", ".join(report.ignored[:5])
+            detail += (
+                f"; {len(report.ignored)} file(s) were ignored as hidden or system files: {names}"
+            )
         return Response(
-            {"detail": "nothing was imported: the upload holds no images", "report": body},
+            {"detail": detail, "report": body},
             status=status.HTTP_400_BAD_REQUEST,
         )

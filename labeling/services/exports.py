@@ -41,7 +41,7 @@ CSV_COLUMNS = [
     "confidence",
 ]
 _FLUSH_BYTES = 256 * 1024
-_UNSAFE = re.compile(r"[^\w.\- ]+")
+_UNSAFE = re.compile(r"[^\w.\- ]+|\.{2,}")
 
 
 def _class_name(classes: list[str], index: int | None) -> str:
