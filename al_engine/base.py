@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from al_engine.threads import threads_for
 from al_engine.validation import validate_params
 
 __all__ = [
@@ -155,7 +156,12 @@ class Strategy:
         if n_pool == 0:
             raise PoolExhaustedError(f"all {inputs.n_rows} rows are labeled: the pool is exhausted")
         k = min(int(n), n_pool)
-        with torch.no_grad():
+        size = sum(
+            t.numel()
+            for t in (inputs.probs, inputs.committee_probs, inputs.embeddings)
+            if t is not None
+        )
+        with torch.no_grad(), threads_for(size):
             idx, scores = self._select_pool(k, inputs, rng)
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         scores = np.ascontiguousarray(scores, dtype=np.float64)
