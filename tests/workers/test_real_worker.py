@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.models import EncoderVersion, Job, LoopConfig, Membership, QueryBatch, QueueItem
+from labeling.models import (
+    EncoderVersion,
+    Job,
+    LoopConfig,
+    Membership,
+    ModelVersion,
+    QueryBatch,
+    QueueItem,
+)
 from labeling.services.loop import pretrain_request, round_request
 from labeling.services.queue import annotation_submit, queue_next
-from tests.factories import MembershipFactory
+from tests.factories import AnnotationFactory, MembershipFactory, UserFactory
 from tests.workers.images import make_project
 from tests.workers.worker import wait_for
 from workers import files
@@ -53,8 +61,11 @@ def _labels_trigger_a_round(real_workers):
 
 def _kill_and_resume(real_workers):
     project = make_project(ssl_epochs=5)
+    annotator = UserFactory()
+    for sample in project.samples.filter(split="pool").order_by("pk")[:9]:
+        AnnotationFactory(sample=sample, annotator=annotator, label=sample.oracle_label)
     first = real_workers("doomed").wait_ready()
-    job = pretrain_request(project=project)
+    job = round_request(project=project, pretrain=True)
     checkpoint = files.encoder_dir(project.pk, job.pk) / "checkpoint.pt"
 
     def two_epochs_done():
@@ -73,6 +84,9 @@ def _kill_and_resume(real_workers):
     assert job.result["pretrain"]["epochs"] == 5
     assert EncoderVersion.objects.filter(project=project).count() == 1
     assert EncoderVersion.objects.get(project=project).n_embedded == 60
+    assert ModelVersion.objects.filter(project=project).count() == 1
+    assert ModelVersion.objects.get(project=project).n_labels == 9
+    assert QueryBatch.objects.filter(project=project).count() == 1
 
 
 def test_labels_trigger_a_round_that_fills_the_queue(real_workers):
