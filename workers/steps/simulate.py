@@ -52,12 +52,16 @@ def run(ctx: StepContext) -> SimulationRun:
         "target": project.target_accuracy,
     }
 
-    def on_progress(*args, **kwargs) -> None:
-        fraction = _fraction(args, kwargs)
-        ctx.progress(fraction if fraction is not None else 0.0, "simulating")
+    def on_progress(done: int, total: int, strategy: str = "", seed: int = 0) -> None:
+        ctx.progress(
+            done / max(total, 1), f"simulated {done}/{total} runs ({strategy}, seed {seed})"
+        )
 
     ctx.progress(0.0, f"simulating {', '.join(options['strategies'])} on {int(pool.sum())} samples")
-    result = simulate(X[pool], y[pool], holdout=holdout, on_progress=on_progress, **options)
+    try:
+        result = simulate(X[pool], y[pool], holdout=holdout, on_progress=on_progress, **options)
+    except ValueError as exc:
+        raise JobError(f"the simulation does not fit this project: {exc}") from exc
     run = SimulationRun.objects.create(
         project=project,
         job=ctx.job,
@@ -71,15 +75,3 @@ def run(ctx: StepContext) -> SimulationRun:
     )
     ctx.result["simulation"] = run.pk
     return run
-
-
-def _fraction(args, kwargs) -> float | None:
-    """Progress callbacks report (done, total) or a fraction; accept either."""
-    if "fraction" in kwargs:
-        return float(kwargs["fraction"])
-    numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
-    if len(numbers) >= 2 and numbers[1]:
-        return float(numbers[0]) / float(numbers[1])
-    if len(numbers) == 1 and 0 <= numbers[0] <= 1:
-        return float(numbers[0])
-    return None
