@@ -66,6 +66,7 @@ class Badge(Strategy):
         "Batch of rows that are both uncertain and diverse: k-means++ seeding over the gradient "
         "each row would give a linear head (embeddings x (p - predicted one-hot))."
     )
+    elementwise = False
     needs = frozenset({"probs", "embeddings"})
 
     def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):

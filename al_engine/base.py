@@ -121,6 +121,9 @@ class Strategy:
     needs: frozenset[str] = frozenset()
     cold_start: ClassVar[bool] = False
     params: ClassVar[dict[str, dict]] = {}
+    #: memory-bound element-wise scoring gains little from intra-op threads and loses a lot
+    #: on a busy CPU, so it runs on one; matrix-product strategies set this to False
+    elementwise: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         self.params_ = validate_params(self.name, params, schema=self.params)
@@ -161,7 +164,7 @@ class Strategy:
             for t in (inputs.probs, inputs.committee_probs, inputs.embeddings)
             if t is not None
         )
-        with torch.no_grad(), threads_for(size):
+        with torch.no_grad(), threads_for(0 if self.elementwise else size):
             idx, scores = self._select_pool(k, inputs, rng)
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         scores = np.ascontiguousarray(scores, dtype=np.float64)

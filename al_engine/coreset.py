@@ -90,6 +90,7 @@ class Coreset(Strategy):
         "Covers the embedding space: each pick is the unlabeled row farthest from every labeled "
         "or already picked row (greedy k-center). Works without labels."
     )
+    elementwise = False
     needs = frozenset({"embeddings"})
     cold_start = True
 

@@ -33,6 +33,7 @@ class Hybrid(Strategy):
         "Takes the most uncertain candidates, then a diverse batch among them (k-center or "
         "cluster round-robin). The recommended strategy for batches of more than one row."
     )
+    elementwise = False
     needs = frozenset({"probs", "embeddings"})
     params = {
         "score": {

@@ -43,6 +43,7 @@ class RankedBatch(Strategy):
         "modAL's uncertainty_batch_sampling: each pick trades uncertainty against distance to the "
         "labeled and already picked rows, the balance shifting as the pool empties."
     )
+    elementwise = False
     needs = frozenset({"probs", "embeddings"})
     params = {
         "uncertainty": {

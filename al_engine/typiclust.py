@@ -50,6 +50,7 @@ class TypiClust(Strategy):
         "Cold start: clusters the embeddings and labels the most typical row of each uncovered "
         "cluster, largest first. Best for the first few hundred labels."
     )
+    elementwise = False
     needs = frozenset({"embeddings"})
     cold_start = True
     params = {
