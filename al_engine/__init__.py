@@ -22,6 +22,18 @@ from al_engine import (  # noqa: F401
 from al_engine.base import EmptyPoolError, PoolExhaustedError, Selection, Strategy
 from al_engine.registry import STRATEGIES, StrategyInfo, get_strategy, validate_params
 
+# the order forms and reports list them in: baseline, uncertainty, committee, embeddings, hybrids
+_ORDER = (
+    "random", "least_confident", "margin", "entropy", "vote_entropy", "consensus_entropy",
+    "max_disagreement", "bald", "coreset", "density_weighted", "typiclust", "badge",
+    "expected_model_change", "hybrid", "ranked_batch",
+)  # fmt: skip
+_infos = dict(STRATEGIES)
+STRATEGIES.clear()
+STRATEGIES.update({name: _infos.pop(name) for name in _ORDER if name in _infos})
+STRATEGIES.update(_infos)
+del _infos
+
 __all__ = [
     "STRATEGIES",
     "EmptyPoolError",

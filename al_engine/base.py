@@ -183,7 +183,7 @@ class Strategy:
             scores = scores.masked_fill(inputs.bad_rows, float("nan"))
         return rank_top(scores, inputs.pool, k, inputs.tie_rng)
 
-    def _needs(self) -> frozenset[str]:
+    def required_inputs(self) -> frozenset[str]:
         """Inputs this configured instance needs (hybrid's depend on its parameters)."""
         return type(self).needs
 
@@ -207,24 +207,24 @@ class Strategy:
         labeled = torch.as_tensor(mask).to(device)
         inputs = Inputs(n_rows=n_rows, labeled=labeled, pool=~labeled, device=device)
         given = {"probs": probs, "committee_probs": committee_probs, "embeddings": embeddings}
-        for name in sorted(self._needs()):
+        for name in sorted(self.required_inputs()):
             if given[name] is None:
                 raise ValueError(f"strategy {self.name!r} needs {INPUT_HELP[name]}; got None")
-        if probs is not None and "probs" in self._needs():
+        if probs is not None and "probs" in self.required_inputs():
             t = _as_tensor("probs", probs, 2, device)
             _check_rows("probs", t.shape[0], n_rows)
             if t.shape[1] < 1:
                 raise ValueError("probs must have at least one class column")
             check_probabilities("probs", t, axis=1)
             inputs.probs = t
-        if committee_probs is not None and "committee_probs" in self._needs():
+        if committee_probs is not None and "committee_probs" in self.required_inputs():
             t = _as_tensor("committee_probs", committee_probs, 3, device)
             if t.shape[0] < 1:
                 raise ValueError("committee_probs must hold at least one member")
             _check_rows("committee_probs", t.shape[1], n_rows, axis=1)
             check_probabilities("committee_probs", t, axis=2)
             inputs.committee_probs = t
-        if embeddings is not None and "embeddings" in self._needs():
+        if embeddings is not None and "embeddings" in self.required_inputs():
             t = _as_tensor("embeddings", embeddings, 2, device)
             _check_rows("embeddings", t.shape[0], n_rows)
             if t.shape[1] < 1:

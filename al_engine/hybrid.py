@@ -57,7 +57,7 @@ class Hybrid(Strategy):
         },
     }
 
-    def _needs(self) -> frozenset[str]:
+    def required_inputs(self) -> frozenset[str]:
         source = "committee_probs" if self.score in COMMITTEE else "probs"
         return frozenset({source, "embeddings"})
 

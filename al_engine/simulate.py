@@ -187,7 +187,7 @@ def simulate(
 
 def _run(name, params, xt, yt, xh, yh, grid, n_classes, seed, classifier) -> np.ndarray:
     strategy = get_strategy(name, **params)
-    needs = strategy._needs()
+    needs = strategy.required_inputs()
     labeled = np.zeros(xt.shape[0], dtype=bool)
     first = strategy if STRATEGIES[name].cold_start else get_strategy("random")
     pick = first.select(grid[0], embeddings=xt, labeled_mask=labeled,

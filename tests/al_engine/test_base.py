@@ -18,7 +18,7 @@ INPUTS = {
 
 def _inputs(name: str) -> dict:
     strategy = get_strategy(name)
-    return {k: v for k, v in INPUTS.items() if k in strategy._needs()}
+    return {k: v for k, v in INPUTS.items() if k in strategy.required_inputs()}
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
