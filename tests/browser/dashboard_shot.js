@@ -13,5 +13,9 @@ main(async (browser, p) => {
   await page.waitForTimeout(2000);
   await page.screenshot({ path: p.screenshots + "/jobs.png" });
   const jobRows = await page.$$eval("#jobs-table tbody tr[data-job]", (rows) => rows.length);
+  for (const [name, path] of [["project", ""], ["configure", "configure/"], ["review", "review/"]]) {
+    await page.goto(p.base + "/projects/" + p.project + "/" + path);
+    await page.screenshot({ path: p.screenshots + "/" + name + ".png", fullPage: true });
+  }
   return { plots, jobRows, problems: page.problems };
 });

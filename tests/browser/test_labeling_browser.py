@@ -208,3 +208,19 @@ def test_dashboard_and_jobs_pages_render(digits_project, run_scenario):
     assert result["problems"] == []
     assert len(result["plots"]) == 3 and all(w > 100 for w in result["plots"])
     assert result["jobRows"] == 3
+
+
+def test_labels_survive_a_flaky_network_and_are_counted_once(digits_project, run_scenario):
+    project, _owner, _model = digits_project
+    ann = make_user("ann", Membership.Role.ANNOTATOR, project)
+    result = run_scenario(
+        "retry",
+        username="ann",
+        password=PASSWORD,
+        project=project.pk,
+        hotkeys=HOTKEYS[: len(CLASSES)],
+    )
+    assert "Retrying" in result["banner"] and "2 waiting" in result["banner"]
+    assert result["attempts"] >= 3
+    stored = dict(Annotation.objects.filter(annotator=ann).values_list("sample_id", "label"))
+    assert stored == {int(sid): label for sid, label in result["labels"].items()}
