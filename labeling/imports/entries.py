@@ -42,7 +42,9 @@ def _parts(posix_name: str) -> list[str]:
 
 def is_ignored(posix_name: str) -> bool:
     """Hidden files and folders, macOS resource forks and Windows thumbnails."""
-    return any(p.startswith(".") or p.lower() in IGNORED_NAMES for p in _parts(posix_name))
+    return any(
+        (p.startswith(".") and p != "..") or p.lower() in IGNORED_NAMES for p in _parts(posix_name)
+    )
 
 
 def class_folder(posix_name: str) -> str | None:

@@ -71,6 +71,12 @@ def _bomb_reason(width: int, height: int, cap: int) -> str:
     )
 
 
+def _failure(exc: Exception) -> Rejected:
+    message = str(exc)
+    kind = "truncated image" if "truncated" in message.lower() else "corrupt image"
+    return Rejected(f"{kind} ({type(exc).__name__}: {message})")
+
+
 def decode(data: bytes, limits: ImportLimits) -> Image.Image:
     """Open and fully decode ``data``; raise ``Rejected`` with the reason otherwise.
 
@@ -91,7 +97,7 @@ def decode(data: bytes, limits: ImportLimits) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Rejected(f"decompression bomb ({exc})") from None
     except Exception as exc:  # Pillow raises many kinds on malformed headers
-        raise Rejected(f"corrupt image ({type(exc).__name__}: {exc})") from None
+        raise _failure(exc) from None
     width, height = image.size
     if width < 1 or height < 1:
         raise Rejected(f"corrupt image (size {width} x {height})")
@@ -102,24 +108,41 @@ def decode(data: bytes, limits: ImportLimits) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Rejected(f"decompression bomb ({exc})") from None
     except Exception as exc:
-        message = str(exc)
-        kind = "truncated image" if "truncated" in message.lower() else "corrupt image"
-        raise Rejected(f"{kind} ({type(exc).__name__}: {message})") from None
+        raise _failure(exc) from None
+    if missing_end(image, data):
+        raise Rejected(f"truncated image (the {image.format} end marker is missing)")
     return image
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int]]:
+    """``(chunk type, offset after the chunk)`` for each complete chunk."""
+    offset, end = len(PNG_SIGNATURE), len(data)
+    while offset + 12 <= end:
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        offset += 12 + length
+        if offset > end:
+            return
+        yield kind, offset
 
 
 def png_is_plain(data: bytes) -> bool:
     """Only pixel and colour chunks, and nothing after IEND."""
     if not data.startswith(PNG_SIGNATURE):
         return False
-    offset, end = len(PNG_SIGNATURE), len(data)
-    while offset + 8 <= end:
-        length, kind = struct.unpack_from(">I4s", data, offset)
-        offset += 12 + length
-        if kind not in PLAIN_PNG_CHUNKS or offset > end:
+    for kind, offset in _png_chunks(data):
+        if kind not in PLAIN_PNG_CHUNKS:
             return False
         if kind == b"IEND":
-            return offset == end
+            return offset == len(data)
+    return False
+
+
+def missing_end(image: Image.Image, data: bytes) -> bool:
+    """A PNG without its IEND chunk, or a JPEG without an end-of-image marker."""
+    if image.format == "PNG":
+        return not any(kind == b"IEND" for kind, _ in _png_chunks(data))
+    if image.format == "JPEG":
+        return data.rfind(b"\xff\xd9") < 2
     return False
 
 
