@@ -30,6 +30,9 @@ from labeling.services.queue import (
 )
 
 
+MAX_ID = 2**63 - 1
+
+
 class SuggestionSerializer(serializers.Serializer):
     label = serializers.IntegerField()
     class_name = serializers.CharField()
@@ -51,7 +54,7 @@ class NextInSerializer(serializers.Serializer):
 
 
 class SubmitItemSerializer(serializers.Serializer):
-    sample_id = serializers.IntegerField(min_value=1)
+    sample_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     label = serializers.IntegerField(min_value=0, max_value=32767)
     idempotency_key = serializers.CharField(min_length=1, max_length=64, required=False)
     time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=0)
@@ -62,12 +65,12 @@ class SubmitInSerializer(serializers.Serializer):
 
 
 class SkipInSerializer(serializers.Serializer):
-    sample_id = serializers.IntegerField(min_value=1)
+    sample_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class ReleaseInSerializer(serializers.Serializer):
     sample_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
     )
 
 
@@ -191,7 +194,7 @@ class QueueReleaseApi(QueueApi):
 
 
 class UndoInSerializer(serializers.Serializer):
-    before = serializers.IntegerField(min_value=1, required=False)
+    before = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 class QueueUndoApi(QueueApi):

@@ -186,3 +186,12 @@ def test_csrf_is_enforced_for_session_users(project, annotator, queued):
         url(project, "next"), {"count": 1}, content_type="application/json", HTTP_X_CSRFTOKEN=token
     )
     assert response.status_code == 200
+
+
+def test_ids_beyond_the_database_range_are_refused_cleanly(project, annotator, queued, login):
+    client = login(annotator)
+    huge = 10**30
+    assert post(client, project, "skip", {"sample_id": huge}).status_code == 400
+    body = {"items": [{"sample_id": huge, "label": 0}]}
+    assert post(client, project, "submit", body).status_code == 400
+    assert client.get(url(project, "undo"), {"before": huge}).status_code == 400
