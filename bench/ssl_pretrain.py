@@ -168,47 +168,20 @@ def throughput(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- (b, c) quality
 
 
-class BudgetReached(Exception):
-    pass
-
-
-def train_with_budget(config, images, device: str, budget_s: float | None):  # noqa: ANN001
-    """Train; past the budget (+10%) stop at the next step and use the last epoch's checkpoint."""
-    from ssl_pretrain import load_encoder, pretrain
-
-    deadline = time.perf_counter() + 1.1 * budget_s if budget_s else float("inf")
+def train(config, images, device: str, budget_s: float | None):  # noqa: ANN001, ANN201
+    """Train for ``config.epochs``, or for ``budget_s`` seconds (cosine schedule on time)."""
+    from ssl_pretrain import pretrain
 
     def on_progress(epoch: int, epochs: int, loss: float, ips: float) -> None:
-        print(f"  epoch {epoch}/{epochs} loss {loss:.4f} {ips:.1f} img/s", flush=True)
+        print(f"  epoch {epoch} loss {loss:.4f} {ips:.1f} img/s", flush=True)
 
-    def on_step(step: int, steps: int) -> None:
-        if time.perf_counter() > deadline:
-            raise BudgetReached
-
-    with tempfile.TemporaryDirectory() as tmp:
-        ckpt = Path(tmp) / "checkpoint.pt"
-        try:
-            return pretrain(
-                config,
-                images,
-                device=device,
-                on_progress=on_progress,
-                on_step=on_step,
-                checkpoint_path=ckpt,
-            ).encoder
-        except BudgetReached:
-            if not ckpt.exists():
-                raise SystemExit(
-                    "the budget ended before the first epoch; raise --budget-min"
-                ) from None
-            print("  time budget reached mid-epoch; evaluating the last epoch's checkpoint")
-            return load_encoder(ckpt, device=device)
+    return pretrain(config, images, device=device, on_progress=on_progress, time_budget_s=budget_s)
 
 
 def quality(args: argparse.Namespace) -> None:
     import torch
 
-    from ssl_pretrain import PretrainConfig, embed, pretrain
+    from ssl_pretrain import PretrainConfig, embed
     from ssl_pretrain.evaluate import knn_accuracy, linear_probe_accuracy
     from ssl_pretrain.train import build_method
 
@@ -229,28 +202,15 @@ def quality(args: argparse.Namespace) -> None:
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
         )
-        pool = train_x
-        if not args.epochs:  # time budget: size the cosine schedule from a short timing run
-            probe = pretrain(
-                PretrainConfig(**{**config.to_dict(), "epochs": 1}),
-                train_x[: args.batch_size * 3],
-                device=args.device,
-            )
-            rate = probe.history[-1]["img_per_s"]
-            total = args.budget_min * 60 * rate
-            epochs = max(1, round(total / len(train_x)))
-            if total < len(train_x):  # less than one pass fits: one pass over a random subset
-                keep = max(2 * args.batch_size, int(total))
-                pool = train_x[np.random.default_rng(0).permutation(len(train_x))[:keep]]
-            config = PretrainConfig(**{**config.to_dict(), "epochs": epochs})
-            print(
-                f"{method}: {rate:.1f} img/s -> {epochs} epoch(s) over {len(pool)} images "
-                f"in {args.budget_min} min"
-            )
+        if not args.epochs:
+            config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
+        torch.manual_seed(config.seed)  # the very weights pretraining starts from
         random_encoder = build_method(config, 32).encoder
         budget_s = args.budget_min * 60 if not args.epochs else None
         started = time.perf_counter()
-        encoder = train_with_budget(config, pool, args.device, budget_s)
+        result = train(config, train_x, args.device, budget_s)
+        encoder = result.encoder
+        steps = sum(h["steps"] for h in result.history)
         minutes = (time.perf_counter() - started) / 60
         rows = {}
         for label, enc in (("pretrained", encoder), ("random init", random_encoder)):
@@ -264,7 +224,8 @@ def quality(args: argparse.Namespace) -> None:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         figures = ", ".join(f"{k} {100 * v:.2f}%" for k, v in rows.items())
         print(
-            f"{method} {backbone}: {config.epochs} epoch(s) over {len(pool)} images in "
+            f"{method} {backbone}: {steps} steps of {args.batch_size} ({len(result.history)} "
+            f"epoch(s) over {len(train_x)} images) in "
             f"{minutes:.1f} min on {args.device}; kNN (k=200, t=0.1) on {len(test_x)} test: {figures}; "
             f"gain {100 * (rows['pretrained'] - rows['random init']):+.2f} points"
         )

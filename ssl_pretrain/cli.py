@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_path=out / "checkpoint.pt",
             resume=args.resume,
         )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if bar is not None:
             bar.close()

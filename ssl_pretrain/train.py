@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -92,17 +91,28 @@ def pretrain(
     checkpoint_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_step: StepFn | None = None,
+    time_budget_s: float | None = None,
 ) -> PretrainResult:
     """Train ``config.method`` on ``images`` (uint8 ``[n, H, W, 3]``); return the encoder.
 
     ``on_progress(epoch, n_epochs, loss, img_per_s)`` runs after every epoch (after the
     checkpoint is written) and may raise to stop. ``resume=True`` continues from
     ``checkpoint_path`` and ends with the same weights as an uninterrupted run.
+
+    ``time_budget_s`` stops training once that many seconds have passed (mid-epoch; that
+    epoch's history row says how many ``steps`` it ran); the cosine schedule then follows
+    elapsed time instead of steps, and ``config.epochs`` is only an upper bound. Such runs
+    depend on the machine's speed, so they cannot be resumed exactly and refuse ``resume``.
     """
     if not isinstance(config, PretrainConfig):
         raise TypeError(f"config must be a PretrainConfig, got {type(config).__name__}")
     if resume and checkpoint_path is None:
         raise ValueError("resume=True needs a checkpoint_path")
+    if time_budget_s is not None:
+        if not time_budget_s > 0:
+            raise ValueError(f"time_budget_s must be > 0, got {time_budget_s!r}")
+        if resume:
+            raise ValueError("a run with time_budget_s cannot be resumed exactly; drop one")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but CUDA is not available")
@@ -140,6 +150,7 @@ def pretrain(
             on_step,
             checkpoint_path,
             resume,
+            time_budget_s,
         )
 
 
@@ -165,13 +176,16 @@ def _train(
     on_step: StepFn | None,
     checkpoint_path: str | os.PathLike[str] | None,
     resume: bool,
+    time_budget_s: float | None = None,
 ) -> PretrainResult:
     cuda = device.type == "cuda"
     method = method.to(device)
     if cuda:
         method = method.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(method, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config, steps_per_epoch))
+    clock = _Clock(time_budget_s)
+    schedule = lr_lambda(config, steps_per_epoch) if time_budget_s is None else clock.lr_factor
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
@@ -196,6 +210,7 @@ def _train(
         model = nn.parallel.DistributedDataParallel(method, device_ids=[device] if cuda else None)
     n = pool.shape[0]
     total_steps = config.epochs * steps_per_epoch
+    clock.start()
     for epoch in range(start_epoch, config.epochs):
         # Seeded per epoch (and rank): a resumed run draws exactly what the full run drew.
         torch.manual_seed(_epoch_seed(config.seed, epoch, rank))
@@ -204,6 +219,7 @@ def _train(
         method.train()
         loss_sum = torch.zeros((), device=device)
         started = time.perf_counter()
+        steps_done = 0
         for step in range(steps_per_epoch):
             idx = order[step * local_batch : (step + 1) * local_batch]
             x = to_float(pool[idx.to(pool.device)].to(device, non_blocking=True))
@@ -215,19 +231,25 @@ def _train(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            method.after_step((epoch * steps_per_epoch + step + 1) / total_steps)
+            done = (epoch * steps_per_epoch + step + 1) / total_steps
+            method.after_step(done if time_budget_s is None else clock.progress())
             loss_sum += loss.detach().float()
+            steps_done = step + 1
             if on_step is not None:
                 on_step(step + 1, steps_per_epoch)
+            if clock.expired(world, device):
+                break
         if world > 1:
             dist.all_reduce(loss_sum)
             loss_sum /= world
-        mean_loss = float(loss_sum.item()) / steps_per_epoch
+        mean_loss = float(loss_sum.item()) / steps_done
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"loss became {mean_loss} in epoch {epoch + 1}; lower lr")
         elapsed = time.perf_counter() - started
-        img_per_s = steps_per_epoch * local_batch * world / max(elapsed, 1e-9)
-        history.append({"epoch": epoch + 1, "loss": mean_loss, "img_per_s": img_per_s})
+        img_per_s = steps_done * local_batch * world / max(elapsed, 1e-9)
+        history.append(
+            {"epoch": epoch + 1, "loss": mean_loss, "img_per_s": img_per_s, "steps": steps_done}
+        )
         if checkpoint_path is not None and rank == 0:
             atomic_save(
                 {
@@ -250,10 +272,37 @@ def _train(
             dist.barrier()
         if on_progress is not None:
             on_progress(epoch + 1, config.epochs, mean_loss, img_per_s)
+        if clock.is_over:
+            break
     method.eval()
     return PretrainResult(encoder=method.encoder, history=history, config=config)
 
 
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed)
+class _Clock:
+    """Wall-clock budget: progress in [0, 1], a cosine lr factor on it, and the stop signal
+    (agreed across DDP ranks, so every process stops after the same step)."""
+
+    def __init__(self, budget_s: float | None) -> None:
+        self.budget_s = budget_s
+        self.started = time.perf_counter()
+        self.is_over = False
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def progress(self) -> float:
+        if self.budget_s is None:
+            return 0.0
+        return min(1.0, (time.perf_counter() - self.started) / self.budget_s)
+
+    def lr_factor(self, _step: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * self.progress()))
+
+    def expired(self, world: int, device: torch.device) -> bool:
+        if self.budget_s is None:
+            return False
+        over = torch.tensor(float(self.progress() >= 1.0), device=device)
+        if world > 1:
+            dist.all_reduce(over, op=dist.ReduceOp.MAX)
+        self.is_over = bool(over.item())
+        return self.is_over
