@@ -20,7 +20,13 @@ from al_engine import (  # noqa: F401
     uncertainty,
 )
 from al_engine.base import EmptyPoolError, PoolExhaustedError, Selection, Strategy
-from al_engine.registry import STRATEGIES, StrategyInfo, get_strategy, validate_params
+from al_engine.registry import (
+    STRATEGIES,
+    StrategyInfo,
+    default_strategy,
+    get_strategy,
+    validate_params,
+)
 
 # the order forms and reports list them in: baseline, uncertainty, committee, embeddings, hybrids
 _ORDER = (
@@ -41,6 +47,7 @@ __all__ = [
     "Selection",
     "Strategy",
     "StrategyInfo",
+    "default_strategy",
     "get_strategy",
     "validate_params",
 ]

@@ -94,8 +94,11 @@ def _as_tensor(name: str, value: Any, ndim: int, device: torch.device) -> torch.
         raise ValueError(
             f"{INPUT_HELP[name]} must have {ndim} dimensions, got shape {tuple(arr.shape)}"
         )
-    if isinstance(arr, np.ndarray) and arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if isinstance(arr, np.ndarray):
+        if arr.dtype.kind not in "fiu":
+            raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)  # e.g. reversed views, which torch cannot wrap
     t = torch.as_tensor(arr)
     if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _INT_DTYPES):
         raise ValueError(f"{name} must hold numbers, got dtype {t.dtype}")

@@ -10,7 +10,14 @@ from al_engine import validation
 if TYPE_CHECKING:
     from al_engine.base import Strategy
 
-__all__ = ["STRATEGIES", "StrategyInfo", "get_strategy", "register", "validate_params"]
+__all__ = [
+    "STRATEGIES",
+    "StrategyInfo",
+    "default_strategy",
+    "get_strategy",
+    "register",
+    "validate_params",
+]
 
 NEEDS = frozenset({"probs", "committee_probs", "embeddings"})
 
@@ -63,3 +70,14 @@ def get_strategy(name: str, **params: Any) -> Strategy:
 def validate_params(name: str, params: dict | None) -> dict:
     """Cleaned parameters of strategy ``name`` with defaults filled in (ValueError naming the field)."""
     return validation.validate_params(name, params, schema=_info(name).params)
+
+
+def default_strategy(*, batch_size: int, n_labeled: int) -> str:
+    """The strategy to use when none is configured.
+
+    No labels yet: ``typiclust`` (cold start). Batches: ``hybrid`` (top-k by uncertainty alone
+    is redundant). One row at a time: ``margin``.
+    """
+    if n_labeled == 0:
+        return "typiclust"
+    return "hybrid" if batch_size > 1 else "margin"

@@ -97,11 +97,10 @@ class TypiClust(Strategy):
         small = sizes < self.min_cluster_size
         members = {c: np.flatnonzero(labels == c) for c in np.flatnonzero(sizes)}
         typ: dict[int, np.ndarray] = {}
+        n_free = np.bincount(labels[free], minlength=n_clusters)
         picks, scores = [], []
         for _ in range(k):
-            has_free = np.array(
-                [free[members[c]].any() if c in members else False for c in range(n_clusters)]
-            )
+            has_free = n_free > 0
             if not has_free.any():
                 break
             # fewest covered first, then largest, then lowest id; tiny clusters only as a last resort
@@ -123,6 +122,7 @@ class TypiClust(Strategy):
             scores.append(float(t[best]))
             free[idx[best]] = False
             covered[c] += 1
+            n_free[c] -= 1
         picks_arr = np.asarray(picks, dtype=np.int64)
         scores_arr = np.asarray(scores, dtype=np.float64)
         if picks_arr.shape[0] < k and inputs.bad_rows is not None:

@@ -127,3 +127,17 @@ def test_random_is_uniform_over_the_pool_and_seeded():
         counts[sel.indices] += 1
     assert counts[:5].sum() == 0
     assert counts[5:].min() > 120  # expected 160 each
+
+
+def test_views_and_tensors_are_accepted():
+    import torch
+
+    probs = INPUTS["probs"]
+    expected = get_strategy("entropy").select(
+        5, probs=probs[::-1].copy(), labeled_mask=np.zeros(N, bool)
+    )
+    view = get_strategy("entropy").select(5, probs=probs[::-1], labeled_mask=np.zeros(N, bool))
+    tensor = get_strategy("entropy").select(
+        5, probs=torch.as_tensor(probs[::-1].copy()), labeled_mask=torch.zeros(N, dtype=torch.bool)
+    )
+    assert view.indices.tolist() == expected.indices.tolist() == tensor.indices.tolist()

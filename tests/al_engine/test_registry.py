@@ -87,3 +87,9 @@ def test_validate_params_rejects_non_mappings():
 def test_errors_are_value_errors():
     assert issubclass(al_engine.EmptyPoolError, ValueError)
     assert issubclass(al_engine.PoolExhaustedError, ValueError)
+
+
+def test_default_strategy():
+    assert al_engine.default_strategy(batch_size=50, n_labeled=0) == "typiclust"
+    assert al_engine.default_strategy(batch_size=50, n_labeled=10) == "hybrid"
+    assert al_engine.default_strategy(batch_size=1, n_labeled=10) == "margin"
