@@ -10,6 +10,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -87,6 +90,12 @@ def exception_handler(exc, context):
         return Response({"detail": "; ".join(errors)}, status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, JobConflictError):
         exc = Conflict(str(exc))
+    elif isinstance(exc, OverflowError | DataError):
+        # A number or text from the request that the database cannot hold.
+        return Response(
+            {"detail": "a value in the request is out of range for the database"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         # Field errors from a serializer: keep them, and say in one line what is wrong.
@@ -140,3 +149,12 @@ class QuarryApiMixin:
 
     def get_exception_handler(self):
         return exception_handler
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """JSON 404 for any path under the API that matches no route."""
+    detail = "no such API route"
+    if not request.path.endswith("/"):
+        detail += " (API paths end with a slash)"
+    return JsonResponse({"detail": detail}, status=404)

@@ -44,9 +44,10 @@ class ProjectExportView(QuarryApiMixin, APIView):
             OpenApiParameter("labeled_only", bool, default=False),
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The export file"
+            (200, media.split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY, description=f"The export as {kind}"
             )
+            for kind, (media, _) in FORMATS.items()
         },
     )
     def get(self, request, pk):
@@ -81,7 +82,8 @@ LabelImportReportSerializer = inline_serializer(
     "LabelImportReport",
     {
         "detail": serializers.CharField(),
-        "report": serializers.DictField(child=serializers.JSONField()),
+        "report": serializers.DictField(child=serializers.JSONField(), required=False),
+        "errors": serializers.JSONField(required=False),
     },
 )
 

@@ -206,7 +206,8 @@ UploadReport = inline_serializer(
     "UploadReport",
     {
         "detail": serializers.CharField(),
-        "report": serializers.DictField(child=serializers.JSONField()),
+        "report": serializers.DictField(child=serializers.JSONField(), required=False),
+        "errors": serializers.JSONField(required=False),
     },
 )
 

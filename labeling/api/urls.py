@@ -1,10 +1,11 @@
 """Routes of /api/v1/. Each resource module registers its views here."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from labeling.api import annotations, auth, docs, exports, jobs, memberships, ml, projects, samples
+from labeling.api.base import not_found
 
 app_name = "api"
 
@@ -33,4 +34,6 @@ urlpatterns = [
     ),
     path("", include("labeling.api.urls_queue")),
     path("", include(router.urls)),
+    # Last: anything else under /api/v1/ is a JSON 404, never an HTML page.
+    re_path(r"^", not_found),
 ]
