@@ -1,0 +1,59 @@
+"""``manage.py demo_setup``: accounts, the digits project with its images, idempotent."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from labeling.imports.split import holdout_size
+from labeling.models import Annotation, Job, LoopConfig, Membership, Project, Sample
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_demo_setup_builds_the_digits_project_once(client):
+    first = io.StringIO()
+    call_command("demo_setup", stdout=first)
+    call_command("demo_setup", stdout=io.StringIO())  # a second run changes nothing
+
+    User = get_user_model()
+    engineer = User.objects.get(username="engineer")
+    annotator = User.objects.get(username="annotator")
+    assert engineer.is_staff and engineer.is_superuser
+    assert not annotator.is_staff and not annotator.is_superuser
+    assert engineer.check_password("quarry-engineer") and engineer.is_active
+    assert annotator.check_password("quarry-annotator") and annotator.is_active
+    assert client.login(username="engineer", password="quarry-engineer")
+    assert client.get("/admin/").status_code == 200
+
+    project = Project.objects.get(name="Digits demo")
+    assert project.classes == [str(d) for d in range(10)]
+    assert (project.label_budget, project.target_accuracy) == (500, 0.95)
+    roles = dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
+    assert roles == {"engineer": "owner", "annotator": "annotator"}
+
+    samples = Sample.objects.filter(project=project)
+    assert samples.count() == 1797
+    assert not samples.filter(oracle_label__isnull=True).exists()
+    assert not Annotation.objects.filter(sample__project=project).exists()
+    assert {(s.width, s.height) for s in samples.only("width", "height")} == {(32, 32)}
+    from sklearn.datasets import load_digits
+
+    per_class = {d: int((load_digits().target == d).sum()) for d in range(10)}
+    for digit, n in per_class.items():
+        held = samples.filter(oracle_label=digit, split="holdout").count()
+        assert held == holdout_size(n, 0.1)
+    assert 170 <= samples.filter(split="holdout").count() <= 190
+    assert "imported 1,797 images" in first.getvalue()
+
+    has_loop = importlib.util.find_spec("labeling.services.loop") is not None
+    if has_loop:
+        config = LoopConfig.objects.get(project=project)
+        assert (config.ssl_backbone, config.ssl_epochs, config.batch_size) == ("cnn_small", 3, 10)
+        assert config.retrain_every == 10
+        assert Job.objects.filter(project=project).count() == 1
+        assert "queued the first round" in first.getvalue()
