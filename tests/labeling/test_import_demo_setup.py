@@ -27,7 +27,10 @@ def test_demo_setup_builds_the_digits_project_once(client):
     assert not annotator.is_staff and not annotator.is_superuser
     assert engineer.check_password("quarry-engineer") and engineer.is_active
     assert annotator.check_password("quarry-annotator") and annotator.is_active
-    assert client.login(username="engineer", password="quarry-engineer")
+    login = client.post(
+        "/admin/login/?next=/admin/", {"username": "engineer", "password": "quarry-engineer"}
+    )
+    assert login.status_code == 302 and login["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 
     project = Project.objects.get(name="Digits demo")
