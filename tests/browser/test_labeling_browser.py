@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -224,3 +225,41 @@ def test_labels_survive_a_flaky_network_and_are_counted_once(digits_project, run
     assert result["attempts"] >= 3
     stored = dict(Annotation.objects.filter(annotator=ann).values_list("sample_id", "label"))
     assert stored == {int(sid): label for sid, label in result["labels"].items()}
+
+
+def test_large_images_zoom_and_pan_small_ones_stay_crisp(run_scenario, settings):
+    from PIL import Image
+
+    owner = make_user("olivia")
+    project = project_create(name="Slides", classes=["tumour", "normal"], owner=owner)
+    ann = make_user("ann", Membership.Role.ANNOTATOR, project)
+    samples = []
+    for size, colour in (((1600, 1200), (200, 120, 90)), ((16, 16), (20, 90, 200))):
+        image = Image.new("RGB", size, colour)
+        for x in range(0, size[0], max(1, size[0] // 8)):
+            for y in range(size[1]):
+                image.putpixel((x, y), (255, 255, 255))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+        samples.append(
+            Sample.objects.create(
+                project=project,
+                file=ContentFile(buffer.getvalue(), name=f"samples/{digest}.png"),
+                sha256=digest,
+                width=size[0],
+                height=size[1],
+            )
+        )
+    queue_append(project=project, sample_ids=[s.pk for s in samples])
+    result = run_scenario("zoom", username=ann.username, password=PASSWORD, project=project.pk)
+    assert result["problems"] == []
+    fitted, zoomed, panned, reset, small = (
+        result[k] for k in ("fitted", "zoomed", "panned", "reset", "small")
+    )
+    assert fitted["natural"] == 1600 and not fitted["pixelated"]
+    assert int(fitted["zoom"].rstrip("%")) < 100
+    assert int(zoomed["zoom"].rstrip("%")) > int(fitted["zoom"].rstrip("%"))
+    assert panned["transform"] != zoomed["transform"]
+    assert reset["transform"] == fitted["transform"]
+    assert small["natural"] == 16 and small["pixelated"]

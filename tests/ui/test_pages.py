@@ -166,3 +166,11 @@ def test_forms_need_csrf_tokens(project, owner):
     assert response.status_code == 403
     body = client.get(page("project", project)).content.decode()
     assert "csrfmiddlewaretoken" in body
+
+
+@pytest.mark.parametrize("name", ["label", "grid"])
+def test_labeling_pages_say_when_a_project_has_no_classes(login, project, annotator, name):
+    project.classes = []
+    project.save()
+    body = login(annotator).get(page(name, project)).content.decode()
+    assert 'id="state-no-classes"' in body

@@ -127,7 +127,6 @@
     image.style.transform = t; heat.style.transform = t;
     const pixelated = v.scale >= 1.5;
     image.classList.toggle("pixelated", pixelated);
-    heat.classList.toggle("pixelated", pixelated);
     $("zoom-info").textContent = Math.round(v.scale * 100) + "%";
   }
   function zoomAt(factor, cx, cy) {
