@@ -10,7 +10,6 @@ so it can be changed (changing is a ``submit`` for that sample). Every endpoint 
 from __future__ import annotations
 
 from django.db import IntegrityError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import Conflict, QuarryApiMixin
-from labeling.models import Membership, Project
+from labeling.models import Project
 from labeling.selectors.queue_items import previous_annotation, sample_payloads
 from labeling.services.queue import (
     QueueError,
@@ -28,7 +27,6 @@ from labeling.services.queue import (
     queue_release,
     queue_skip,
 )
-
 
 MAX_ID = 2**63 - 1
 
@@ -70,14 +68,21 @@ class SkipInSerializer(serializers.Serializer):
 
 class ReleaseInSerializer(serializers.Serializer):
     sample_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=1000,
     )
 
 
 class QueueApi(QuarryApiMixin, APIView):
     def project(self, project_id: int) -> Project:
-        project = get_object_or_404(Project, pk=project_id)
-        if not Membership.objects.filter(project=project, user=self.request.user).exists():
+        """The project, in one query that also checks membership (404 to outsiders)."""
+        project = (
+            Project.objects.filter(pk=project_id, memberships__user=self.request.user)
+            .select_related("loop_config")
+            .first()
+        )
+        if project is None:
             raise NotFound("No such project.")
         return project
 
