@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from django.db import connection, transaction
 
 from labeling.models import ModelVersion, Prediction
 from workers import files
@@ -23,6 +24,22 @@ def normalized_entropy(probs: np.ndarray) -> np.ndarray:
     p = np.clip(probs.astype(np.float64), 1e-12, 1.0)
     h = -(p * np.log(p)).sum(axis=1)
     return h / np.log(max(probs.shape[1], 2))
+
+
+def predictions_insert(rows: list[tuple]) -> None:
+    """Insert (model_version, sample, label, confidence, score, heatmap) rows with one
+    ``executemany``: several times faster than ``bulk_create`` for a whole pool."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ("model_version_id", "sample_id", "predicted_label", "confidence", "score", "heatmap")
+    sql = (
+        f"INSERT INTO {quote(Prediction._meta.db_table)} "
+        f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows), WRITE_BATCH * 10):
+            cursor.executemany(sql, rows[start : start + WRITE_BATCH * 10])
 
 
 def current_model(ctx: StepContext) -> ModelVersion | None:
@@ -69,6 +86,7 @@ def run(ctx: StepContext) -> int:
     ctx.progress(0.05, f"scoring {len(pool.ids)} pool samples", force=True)
     started = time.perf_counter()
     probs, committee_probs = probabilities(ctx)
+    computed = time.perf_counter()
     folder = files.absolute(version.checkpoint).parent
     files.npy_save(folder / "pool_ids.npy", pool.ids)
     files.npy_save(folder / "pool_probs.npy", probs)
@@ -83,21 +101,20 @@ def run(ctx: StepContext) -> int:
     fresh, stale = [], []
     for r, label, conf, score in zip(rows, predicted, confidence, scores, strict=True):
         sample_id = int(pool.ids[r])
-        row = Prediction(
-            model_version=version,
-            sample_id=sample_id,
-            predicted_label=int(label),
-            confidence=float(conf),
-            score=float(score),
-        )
+        values = (version.pk, sample_id, int(label), float(conf), float(score), "")
         if sample_id in existing:
-            row.pk = existing[sample_id]
-            stale.append(row)
+            stale.append(
+                Prediction(
+                    pk=existing[sample_id],
+                    predicted_label=int(label),
+                    confidence=float(conf),
+                    score=float(score),
+                )
+            )
         else:
-            fresh.append(row)
-    computed = time.perf_counter()
+            fresh.append(values)
     ctx.progress(0.5, f"writing {len(rows)} predictions", force=True)
-    Prediction.objects.bulk_create(fresh, batch_size=WRITE_BATCH)
+    predictions_insert(fresh)
     if stale:
         Prediction.objects.bulk_update(
             stale, ["predicted_label", "confidence", "score"], batch_size=WRITE_BATCH
