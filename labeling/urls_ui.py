@@ -10,6 +10,8 @@ urlpatterns = [
     path("projects/new/", projects.project_new, name="project-new"),
     path("projects/<int:project_id>/", projects.project_detail, name="project"),
     path("projects/<int:project_id>/members/", projects.member_add, name="member-add"),
+    path("projects/<int:project_id>/classes/", projects.classes_add, name="classes-add"),
+    path("projects/<int:project_id>/reopen/", projects.project_reopen, name="project-reopen"),
     path("projects/<int:project_id>/label/", label.label, name="label"),
     path("projects/<int:project_id>/grid/", label.grid, name="grid"),
     path(

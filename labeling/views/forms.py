@@ -29,6 +29,19 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
+class ClassesAddForm(forms.Form):
+    names = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="New class names, one per line."
+    )
+
+    def clean_names(self) -> list[str]:
+        names = [line.strip() for line in self.cleaned_data["names"].splitlines()]
+        names = [n for n in names if n]
+        if not names:
+            raise forms.ValidationError("Give at least one class name.")
+        return names
+
+
 class ImportForm(forms.Form):
     LABELS_AS = [
         ("none", "No labels (class folders ignored)"),

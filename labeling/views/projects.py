@@ -15,7 +15,7 @@ from labeling.selectors.progress import project_progress
 from labeling.services.projects import membership_set, project_create
 from labeling.services.queue import queue_blocked_reason
 from labeling.views.access import can_create_projects, project_access
-from labeling.views.forms import MemberForm, ProjectCreateForm
+from labeling.views.forms import ClassesAddForm, MemberForm, ProjectCreateForm
 
 EXPORT_FORMATS = [
     ("csv", "CSV"),
@@ -52,6 +52,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             Membership.objects.filter(project=project).select_related("user").order_by("role")
         )
         context["member_form"] = MemberForm()
+        context["classes_form"] = ClassesAddForm()
     return render(request, "labeling/project.html", context)
 
 
@@ -102,4 +103,41 @@ def member_add(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.error(request, _validation_text(exc))
     else:
         messages.success(request, f"{user.get_username()} is now {form.cleaned_data['role']}.")
+    return redirect("ui:project", project_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+def classes_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Append class names (existing ones keep their place: labels store the index)."""
+    access = project_access(request, project_id, manage=True)
+    form = ClassesAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give at least one class name.")
+        return redirect("ui:project", project_id)
+    from labeling.services.loop_config import project_update
+
+    project = access.project
+    try:
+        project_update(
+            project=project,
+            user=request.user,
+            data={"classes": [*project.classes, *form.cleaned_data["names"]]},
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, "Classes added.")
+    return redirect("ui:project", project_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+def project_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Mark a project that reached its target or budget as active again."""
+    access = project_access(request, project_id, manage=True)
+    from labeling.services.loop_config import project_update
+
+    project_update(project=access.project, user=request.user, data={"status": "active"})
+    messages.success(request, "The project is active again.")
     return redirect("ui:project", project_id)

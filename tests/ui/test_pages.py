@@ -174,3 +174,22 @@ def test_labeling_pages_say_when_a_project_has_no_classes(login, project, annota
     project.save()
     body = login(annotator).get(page(name, project)).content.decode()
     assert 'id="state-no-classes"' in body
+
+
+def test_managers_append_classes_and_reopen_a_done_project(login, project, engineer, annotator):
+    client = login(engineer)
+    client.post(reverse("ui:classes-add", args=[project.pk]), {"names": "fish\n<b>frog</b>\n"})
+    project.refresh_from_db()
+    assert project.classes == ["cat", "dog", "bird", "fish", "<b>frog</b>"]
+    response = client.post(
+        reverse("ui:classes-add", args=[project.pk]), {"names": "cat"}, follow=True
+    )
+    assert "appears twice" in response.content.decode()
+    project.status, project.done_reason = "done", "target accuracy reached"
+    project.save()
+    body = client.get(page("project", project)).content.decode()
+    assert "target accuracy reached" in body
+    client.post(reverse("ui:project-reopen", args=[project.pk]))
+    project.refresh_from_db()
+    assert project.status == "active"
+    assert login(annotator).post(reverse("ui:project-reopen", args=[project.pk])).status_code == 403
