@@ -1,0 +1,305 @@
+"""Load: 50 annotators doing next -> submit against gunicorn on a 100,000-sample project.
+
+Builds the PostgreSQL database ``quarry_load`` from scratch (samples bulk-created without
+files, the whole pool queued), starts gunicorn on 127.0.0.1 with production settings,
+runs the simulated annotators for a fixed time (token auth, one keep-alive connection
+each) and prints throughput, p50/p95/p99 per call and the invariants:
+
+- every submitted label is stored exactly once (idempotency keys and row counts agree);
+- no sample was issued to two annotators (overlap 1);
+- no request failed.
+
+    .venv/bin/python bench/annotate_load.py [--annotators 50] [--seconds 60] [--samples 100000]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Prints, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("QUARRY_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "quarry_load"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--annotators", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--keep", action="store_true", help="keep the quarry_load database")
+    return parser.parse_args()
+
+
+def recreate_database() -> str:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return f"{PG}/{DB_NAME}"
+
+
+def server_env(database_url: str, var_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "QUARRY_VAR_DIR": var_dir,
+        "QUARRY_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SETTINGS_MODULE": "labeling.settings",
+    }
+
+
+def build_project(n_samples: int, n_annotators: int):
+    """The project, its annotators and their tokens; returns (project id, tokens)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from labeling.models import LoopConfig, Membership, QueueItem, Sample
+    from labeling.services.projects import project_create
+
+    User = get_user_model()
+    project = project_create(name="Load test", classes=["a", "b", "c", "d"])
+    # The loop stays out of the way: no retrain rounds are queued by the labels.
+    LoopConfig.objects.filter(project=project).update(retrain_every=0, overlap=1)
+    users = User.objects.bulk_create(
+        User(username=f"annotator{i:03d}", password="!") for i in range(n_annotators)
+    )
+    Membership.objects.bulk_create(
+        Membership(user=u, project=project, role=Membership.Role.ANNOTATOR) for u in users
+    )
+    tokens = Token.objects.bulk_create(Token(key=secrets.token_hex(20), user=u) for u in users)
+    batch = 10_000
+    for start in range(0, n_samples, batch):
+        samples = Sample.objects.bulk_create(
+            Sample(
+                project=project,
+                file=f"samples/load/{i:06d}.png",
+                sha256=f"{i:064x}",
+                original_name=f"{i:06d}.png",
+                width=32,
+                height=32,
+            )
+            for i in range(start, min(n_samples, start + batch))
+        )
+        QueueItem.objects.bulk_create(
+            QueueItem(project=project, sample=s, position=start + j, score=1.0 - (start + j) / 1e6)
+            for j, s in enumerate(samples)
+        )
+    return project.pk, [t.key for t in tokens]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "labeling.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.3)
+        if process.poll() is not None:
+            raise SystemExit("gunicorn stopped during start-up")
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+class Annotator(threading.Thread):
+    def __init__(self, port, project_id, token, stop_at, results):
+        super().__init__(daemon=True)
+        self.port, self.project_id, self.token = port, project_id, token
+        self.stop_at, self.results = stop_at, results
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.issued: list[int] = []
+        self.keys: list[str] = []
+        self.errors: list[str] = []
+
+    def call(self, conn, name: str, body: dict):
+        payload = json.dumps(body)
+        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
+        started = time.perf_counter()
+        conn.request("POST", f"/api/v1/projects/{self.project_id}/queue/{name}/", payload, headers)
+        response = conn.getresponse()
+        data = response.read()
+        self.latency[name].append(time.perf_counter() - started)
+        if response.status != 200:
+            self.errors.append(f"{name}: HTTP {response.status} {data[:200]!r}")
+            return None
+        return json.loads(data)
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        rng = secrets.SystemRandom()
+        while time.monotonic() < self.stop_at:
+            try:
+                reply = self.call(conn, "next", {"count": 1})
+                if not reply or not reply["items"]:
+                    if reply:
+                        self.errors.append(f"next: nothing issued ({reply.get('blocked')})")
+                    continue
+                sample_id = reply["items"][0]["sample_id"]
+                self.issued.append(sample_id)
+                key = uuid.uuid4().hex
+                item = {"sample_id": sample_id, "label": rng.randrange(4), "idempotency_key": key}
+                submitted = self.call(conn, "submit", {"items": [item]})
+                if submitted is None:
+                    continue
+                result = submitted["results"][0]
+                if result["ok"] and result.get("created"):
+                    self.keys.append(key)
+                else:
+                    self.errors.append(f"submit: {result}")
+            except (OSError, http.client.HTTPException) as exc:
+                self.errors.append(f"connection: {exc!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def check_invariants(project_id: int, annotators: list[Annotator]) -> dict[str, object]:
+    from django.db.models import Count
+
+    from labeling.models import Annotation
+
+    keys = [k for a in annotators for k in a.keys]
+    stored = Annotation.objects.filter(sample__project_id=project_id)
+    stored_keys = list(
+        stored.exclude(idempotency_key=None).values_list("idempotency_key", flat=True)
+    )
+    owners: dict[int, set[int]] = defaultdict(set)
+    for index, annotator in enumerate(annotators):
+        for sample_id in annotator.issued:
+            owners[sample_id].add(index)
+    doubled = stored.values("sample_id").annotate(n=Count("pk")).filter(n__gt=1).count()
+    return {
+        "labels submitted (client)": len(keys),
+        "labels stored (database)": stored.count(),
+        "every label stored exactly once": sorted(keys) == sorted(stored_keys)
+        and stored.count() == len(keys),
+        "samples with more than one label": doubled,
+        "samples issued to two annotators": sum(1 for s in owners.values() if len(s) > 1),
+        "errors": sum(len(a.errors) for a in annotators),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    database_url = recreate_database()
+    var_dir = tempfile.mkdtemp(prefix="quarry-load-")
+    (Path(var_dir) / "static").mkdir()
+    env = server_env(database_url, var_dir)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "QUARRY_VAR_DIR")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.settings")
+    print(f"== database {DB_NAME}: migrating", flush=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    started = time.perf_counter()
+    project_id, tokens = build_project(args.samples, args.annotators)
+    print(
+        f"== {args.samples:,} samples queued, {args.annotators} annotators "
+        f"({time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers, args.threads)
+    print(
+        f"== gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads "
+        f"(gthread), QUARRY_ENV=production, DEBUG off",
+        flush=True,
+    )
+    try:
+        stop_at = time.monotonic() + args.seconds
+        annotators = [Annotator(port, project_id, t, stop_at, None) for t in tokens]
+        began = time.perf_counter()
+        for annotator in annotators:
+            annotator.start()
+        for annotator in annotators:
+            annotator.join(args.seconds + 60)
+        elapsed = time.perf_counter() - began
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    labels = sum(len(a.keys) for a in annotators)
+    print(f"\n== {elapsed:.1f} s, {args.annotators} concurrent annotators")
+    print(f"labels/s: {labels / elapsed:,.1f}  ({labels:,} labels)")
+    for name in ("next", "submit"):
+        values = [v * 1000 for a in annotators for v in a.latency[name]]
+        print(
+            f"{name:>6}: n={len(values):,}  p50={percentile(values, 50):.1f} ms  "
+            f"p95={percentile(values, 95):.1f} ms  p99={percentile(values, 99):.1f} ms  "
+            f"mean={statistics.fmean(values) if values else float('nan'):.1f} ms"
+        )
+    print("\n== invariants")
+    for name, value in check_invariants(project_id, annotators).items():
+        print(f"{name}: {value}")
+    errors = [e for a in annotators for e in a.errors][:5]
+    for error in errors:
+        print(f"  error: {error}")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+        import psycopg
+
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
