@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from labeling.imports.entries import Entry, ImportRefused, Source, class_folder, is_ignored
+from labeling.imports.images import Rejected
 from labeling.imports.limits import ImportLimits
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -87,10 +88,27 @@ def member_problem(info: zipfile.ZipInfo, limits: ImportLimits) -> str | None:
     return None
 
 
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """At most ``cap + 1`` bytes of a member (zipfile checks its CRC at the end)."""
+    try:
+        with archive.open(info) as member:
+            return member.read(cap + 1)
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError) as exc:
+        raise Rejected(f"unreadable archive member ({exc})") from None
+
+
 class ZipSource(Source):
-    def __init__(self, name: str, fileobj: IO[bytes], limits: ImportLimits, *, owns: bool):
+    def __init__(
+        self,
+        name: str,
+        fileobj: IO[bytes],
+        limits: ImportLimits,
+        *,
+        owns: bool,
+        path: str | None = None,
+    ):
         super().__init__(name=name)
-        self._fileobj, self._owns, self._limits = fileobj, owns, limits
+        self._fileobj, self._owns, self._limits, self.path = fileobj, owns, limits, path
         declared = declared_member_count(fileobj)
         if declared is not None and declared > limits.max_archive_members:
             self.close()
@@ -111,16 +129,16 @@ class ZipSource(Source):
                 f"{name}: the archive holds {len(infos):,} members; the cap is "
                 f"{limits.max_archive_members:,} (QUARRY_MAX_ARCHIVE_MEMBERS)"
             )
-        self._members: list[tuple[zipfile.ZipInfo, str | None]] = []
+        self._members: list[tuple[int, zipfile.ZipInfo, str | None]] = []
         expanded = 0
-        for info in infos:
+        for index, info in enumerate(infos):
             if info.is_dir():
                 continue
             if is_ignored(info.filename.replace("\\", "/")):
                 self.ignored.append(info.filename)
                 continue
             problem = member_problem(info, limits)
-            self._members.append((info, problem))
+            self._members.append((index, info, problem))
             if problem is None:
                 expanded += info.file_size
         if expanded > limits.max_archive_bytes:
@@ -131,21 +149,20 @@ class ZipSource(Source):
             )
         self.total = len(self._members)
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self, *, lazy: bool = False) -> Iterator[Entry]:
         cap = self._limits.max_image_bytes
-        for info, problem in self._members:
+        for index, info, problem in self._members:
             name = info.filename
             folder = class_folder(name.replace("\\", "/"))
             if problem:
                 yield Entry(name, folder, problem=problem)
-                continue
-            try:
-                with self._zip.open(info) as member:
-                    data = member.read(cap + 1)
-            except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError) as exc:
-                yield Entry(name, folder, problem=f"unreadable archive member ({exc})")
-                continue
-            yield Entry(name, folder, data=data)
+            elif lazy and self.path is not None:
+                yield Entry(name, folder, ref=("zip", self.path, index))
+            else:
+                try:
+                    yield Entry(name, folder, data=read_member(self._zip, info, cap))
+                except Rejected as exc:
+                    yield Entry(name, folder, problem=str(exc))
 
     def close(self) -> None:
         zf = getattr(self, "_zip", None)

@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
+from labeling.imports.archive import read_member
 from labeling.imports.entries import Entry
 from labeling.imports.images import Rejected, clean_image
 from labeling.imports.limits import ImportLimits
+from labeling.imports.sources import read_capped
 from labeling.imports.staging import write_staged
 
 logger = logging.getLogger("quarry.imports")
@@ -31,6 +34,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 POOL_THRESHOLD = 500
 WRITER_THREADS = 8
 _writers: ThreadPoolExecutor | None = None  # one per decoder process
+_archives: dict[str, zipfile.ZipFile] = {}  # archives a decoder process has opened
 
 
 class Staged(NamedTuple):
@@ -43,10 +47,25 @@ class Staged(NamedTuple):
 Outcome = Staged | str  # a staged image, or why the file was rejected
 
 
+def load(ref: tuple, cap: int) -> bytes:
+    """The bytes an entry's ``ref`` points at; ``Rejected`` when they cannot be read."""
+    if ref[0] == "file":
+        try:
+            return read_capped(ref[1], cap)
+        except (OSError, ValueError) as exc:
+            raise Rejected(f"unreadable file ({exc})") from None
+    _, path, index = ref
+    archive = _archives.get(path)
+    if archive is None:
+        archive = _archives[path] = zipfile.ZipFile(path)
+    return read_member(archive, archive.infolist()[index], cap)
+
+
 def stage_chunk(
-    blobs: list[bytes], limits: ImportLimits, folder: str, writers: Executor | None = None
+    blobs: list[bytes | tuple], limits: ImportLimits, folder: str, writers: Executor | None = None
 ) -> list[Outcome]:
-    """Clean each blob and write it to ``folder``; returns when every write is done."""
+    """Clean each blob (bytes, or a ``ref`` to read) and write it to ``folder``;
+    returns when every write is done."""
     global _writers
     if writers is None:
         if _writers is None:
@@ -54,8 +73,9 @@ def stage_chunk(
         writers = _writers
     outcomes: list[Outcome] = []
     writes: list[Future] = []
-    for data in blobs:
+    for blob in blobs:
         try:
+            data = blob if isinstance(blob, bytes) else load(blob, limits.max_image_bytes)
             image = clean_image(data, limits)
         except Rejected as exc:
             outcomes.append(str(exc))
@@ -113,15 +133,19 @@ def staged(
     """``(entry, Staged | reason)`` for every entry, in order; clean bytes go to ``folder``."""
     pool = _start_pool(workers) if workers > 0 else None
     if pool is None:
-        with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="quarry-stage") as writers:
-            for chunk in _chunks(entries):
-                blobs = [entry.data for entry in chunk if not entry.problem]
-                yield from _merge(chunk, stage_chunk(blobs, limits, folder, writers))
+        try:
+            with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="quarry-stage") as writers:
+                for chunk in _chunks(entries):
+                    blobs = [entry.ref or entry.data for entry in chunk if not entry.problem]
+                    yield from _merge(chunk, stage_chunk(blobs, limits, folder, writers))
+        finally:
+            while _archives:
+                _archives.popitem()[1].close()
         return
     try:
         pending: deque = deque()
         for chunk in _chunks(entries):
-            blobs = [entry.data for entry in chunk if not entry.problem]
+            blobs = [entry.ref or entry.data for entry in chunk if not entry.problem]
             pending.append((chunk, pool.submit(stage_chunk, blobs, limits, folder)))
             if len(pending) > 2 * workers:
                 done_chunk, future = pending.popleft()

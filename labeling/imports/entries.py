@@ -19,6 +19,9 @@ class Entry:
     folder: str | None  # the folder that directly holds the file (its class), if any
     data: bytes = b""
     problem: str | None = None  # refused before decoding: the reason
+    # Instead of ``data``, where a decoder process reads the bytes itself:
+    # ("file", path) or ("zip", archive path, member index).
+    ref: tuple | None = None
 
 
 @dataclass
@@ -29,7 +32,8 @@ class Source:
     total: int = 0  # entries ``entries()`` will yield
     ignored: list[str] = field(default_factory=list)
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self, *, lazy: bool = False) -> Iterator[Entry]:
+        """Every file; with ``lazy``, a ``ref`` instead of the bytes where possible."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ class FolderSource(Source):
             else:
                 yield "file", name, child
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self, *, lazy: bool = False) -> Iterator[Entry]:
         cap = self._limits.max_image_bytes
         for kind, name, child in self._walk(self._root, ""):
             if kind == "ignored":
@@ -67,6 +67,8 @@ class FolderSource(Source):
                     yield Entry(name, folder, problem="not a regular file")
                 elif info.st_size > cap:
                     yield Entry(name, folder, problem=_too_big(info.st_size, cap))
+                elif lazy:
+                    yield Entry(name, folder, ref=("file", child.path))
                 else:
                     yield Entry(name, folder, data=read_capped(child.path, cap))
             except (OSError, ImportRefused) as exc:
@@ -80,7 +82,7 @@ class SingleFileSource(Source):
         super().__init__(name=name, total=1)
         self._entry = Entry(name, None, data=data, problem=problem)
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self, *, lazy: bool = False) -> Iterator[Entry]:
         yield self._entry
 
 
@@ -117,7 +119,7 @@ def _open_path(path: Path, limits: ImportLimits) -> Source:
     except OSError as exc:
         raise ImportRefused(f"{path}: cannot be read ({exc.strerror})") from None
     if path.suffix.lower() == ".zip" or fh.read(4) in ZIP_MAGIC:
-        return ZipSource(path.name, fh, limits, owns=True)
+        return ZipSource(path.name, fh, limits, owns=True, path=str(path.resolve()))
     fh.close()
     size = path.stat().st_size
     if size > limits.max_image_bytes:

@@ -211,7 +211,8 @@ def dataset_import(
     committed = False
     try:
         n_workers = default_workers(source.total) if workers is None else workers
-        stream = staged(source.entries(), limits, str(staging.folder), workers=n_workers)
+        entries = source.entries(lazy=n_workers > 0)
+        stream = staged(entries, limits, str(staging.folder), workers=n_workers)
         done = 0
         for group in _groups(stream):
             stage.take(group)

@@ -189,3 +189,17 @@ def test_uploaded_zip_and_uploaded_image(project):
     report = dataset_import(project=project, path=single)
     assert report.imported == 1
     assert Sample.objects.filter(original_name="photo.png").exists()
+
+
+def test_decoder_processes_read_members_themselves(tmp_path, project):
+    members = [(f"cat/{i}.png", png(color=(i, 1, 2))) for i in range(200)]
+    members.append(("cat/notes.png", b"text"))
+    archive = make_zip(tmp_path / "many.zip", members, compression=zipfile.ZIP_STORED)
+    raw = bytearray(archive.read_bytes())
+    raw[raw.find(b"IDAT") + 8] ^= 0xFF  # corrupt cat/0.png
+    archive.write_bytes(bytes(raw))
+    report = dataset_import(project=project, path=archive, labels_as="oracle", workers=2)
+    assert report.imported == 199
+    reasons = dict(report.rejected)
+    assert "Bad CRC-32" in reasons["cat/0.png"]
+    assert reasons["cat/notes.png"].startswith("not an image")
