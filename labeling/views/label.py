@@ -18,7 +18,7 @@ from labeling.views.access import class_buttons, project_access
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"}
 
 
-def _client_config(project, *, mode: str, prefetch: int) -> dict:
+def _client_config(project, user, *, mode: str, prefetch: int) -> dict:
     api = {
         name: reverse(f"api:queue-{name}", args=[project.pk])
         for name in ("next", "submit", "skip", "release", "undo")
@@ -26,6 +26,7 @@ def _client_config(project, *, mode: str, prefetch: int) -> dict:
     return {
         "mode": mode,
         "project": project.pk,
+        "user": user.pk,
         "classes": [b["name"] for b in class_buttons(project)],
         "hotkeys": [b["key"] for b in class_buttons(project)],
         "prefetch": prefetch,
@@ -47,7 +48,7 @@ def _labeling_page(request: HttpRequest, project_id: int, *, mode: str) -> HttpR
             "project": project,
             "buttons": class_buttons(project),
             "progress": project_progress(project=project),
-            "config": _client_config(project, mode=mode, prefetch=prefetch),
+            "config": _client_config(project, request.user, mode=mode, prefetch=prefetch),
         },
     )
 

@@ -70,7 +70,8 @@
       this.config = config;
       this.statusEl = statusEl;
       this.handlers = handlers || {};
-      this.storageKey = "quarry-outbox-" + config.project;
+      // One outbox per user and project: labels are never sent under someone else's login.
+      this.storageKey = "quarry-outbox-" + config.user + "-" + config.project;
       this.actions = this.load();
       this.busy = false;
       this.delay = 1000;
@@ -134,6 +135,13 @@
             this.busy = false;
             this.retryIn(this.delay, err.message);
             this.delay = Math.min(this.delay * 2, 15000);
+            return;
+          }
+          if (err.status === 401 || err.status === 403) {
+            // Logged out (or a stale CSRF token): keep the labels, send them after login.
+            this.busy = false;
+            this.render("Not saved yet: " + err.message + ". Log in again (in another tab); " +
+                        "your labels are kept here.", true);
             return;
           }
           this.errors.push(err.message);
