@@ -29,12 +29,40 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_URL = "postgres://postgres@127.0.0.1:5432/quarry_bench"
 
 
+def status_mib(field: str, pid: str = "self") -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of a process, in MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return status_mib("VmRSS")
+
+
+def reset_peak() -> None:
+    """Start VmHWM afresh, so the peak is the import's, not the migrations'."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def decoder_peaks() -> dict[str, float]:
+    """Peak resident memory of this process's children (the decoder processes)."""
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return {pid: status_mib("VmHWM", pid) for pid in pids}
 
 
 def subset(source: Path, limit: int, out: Path) -> Path:
@@ -65,12 +93,16 @@ def child(args: argparse.Namespace) -> None:
     if args.limit:
         path = subset(path, args.limit, Path(os.environ["QUARRY_VAR_DIR"]) / "subset.zip")
     marks: dict[str, float] = {"start": rss_mib()}
+    decoders: dict[str, float] = {}
 
     def progress(done: int, total: int) -> None:
         for label, fraction in (("25%", 0.25), ("50%", 0.5), ("100%", 1.0)):
             if label not in marks and done >= fraction * total:
                 marks[label] = rss_mib()
+                for pid, peak in decoder_peaks().items():
+                    decoders[pid] = max(peak, decoders.get(pid, 0.0))
 
+    reset_peak()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     report = dataset_import(
@@ -99,8 +131,9 @@ def child(args: argparse.Namespace) -> None:
                 "images_per_s": round(report.imported / seconds, 1),
                 "cpu_s_per_1000": round(1000 * cpu / max(report.imported, 1), 3),
                 "rss_mib": {k: round(v, 1) for k, v in marks.items()},
-                "peak_rss_mib": round(usage1.ru_maxrss / 1024, 1),
-                "peak_decoder_rss_mib": round(children.ru_maxrss / 1024, 1),
+                "peak_rss_mib": round(status_mib("VmHWM"), 1),
+                # Child processes: the decoders and multiprocessing's resource tracker.
+                "decoder_peak_rss_mib": sorted(round(v, 1) for v in decoders.values() if v),
                 "workers": args.workers,
             }
         )
@@ -174,12 +207,13 @@ def main() -> None:
         if result is None:
             continue
         rss = ", ".join(f"{k} {v:.0f}" for k, v in result["rss_mib"].items())
+        decoders = result["decoder_peak_rss_mib"]
         print(
             f"{result['database']:>10}: {result['images']:,} images in {result['seconds']:.1f} s"
             f" = {result['images_per_s']:,.0f} images/s"
             f" ({result['cpu_s_per_1000']:.2f} CPU s per 1,000 images)\n"
             f"{'':>12}RSS MiB: {rss}; peak {result['peak_rss_mib']:.0f}"
-            f" (decoder processes: peak {result['peak_decoder_rss_mib']:.0f})"
+            f" (decoder processes: peak {', '.join(f'{v:.0f}' for v in decoders) or 'none'})"
         )
 
 
