@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Start Quarry on the embedded default: migrate, load the digits demo, run web + worker.
-# Usage: scripts/demo.sh PYTHON HOST PORT   (make demo calls it)
+# Usage: scripts/demo.sh PYTHON HOST PORT   (make demo calls it; make stop stops it)
+# PID files go to var/run/, logs to var/log/.
 set -euo pipefail
 PY=${1:-.venv/bin/python}
 HOST=${2:-127.0.0.1}
 PORT=${3:-8000}
 cd "$(dirname "$0")/.."
 mkdir -p var/log var/run
+export PYTHONUNBUFFERED=1
 
 bash scripts/stop.sh >/dev/null 2>&1 || true
 
-echo "==> migrating the database (var/quarry.sqlite3)"
+echo "==> migrating the database"
 "$PY" manage.py migrate --noinput -v0
 echo "==> loading the demo project and accounts"
 "$PY" manage.py demo_setup
@@ -18,9 +20,9 @@ echo "==> loading the demo project and accounts"
 echo "==> starting the web server on http://$HOST:$PORT/"
 setsid nohup "$PY" manage.py runserver "$HOST:$PORT" --noreload >var/log/web.log 2>&1 </dev/null &
 echo $! >var/run/web.pid
-echo "==> starting a Celery worker (queues default,gpu; embedded beat)"
-setsid nohup "$PY" -m celery -A workers worker -Q default,gpu --concurrency 2 -B \
-  --scheduler django_celery_beat.schedulers:DatabaseScheduler -l info \
+echo "==> starting a Celery worker (queues default,gpu; one task at a time; embedded beat)"
+setsid nohup "$PY" -m celery -A workers worker -Q default,gpu --pool prefork --concurrency 1 \
+  -B --scheduler django_celery_beat.schedulers:DatabaseScheduler -n "quarry-demo@%h" -l info \
   >var/log/worker.log 2>&1 </dev/null &
 echo $! >var/run/worker.pid
 
@@ -34,7 +36,7 @@ PYEOF
   fi
   sleep 0.5
 done
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   grep -q "ready\." var/log/worker.log 2>/dev/null && break
   if ! kill -0 "$(cat var/run/worker.pid)" 2>/dev/null; then
     echo "the worker stopped; see var/log/worker.log:" >&2; tail -20 var/log/worker.log >&2; exit 1
@@ -49,6 +51,6 @@ Quarry is running.
   Admin:      http://$HOST:$PORT/admin/
   Engineer:   engineer / quarry-engineer   (owner of "Digits demo", admin access)
   Annotator:  annotator / quarry-annotator
-  Logs:       var/log/web.log, var/log/worker.log
+  Logs:       var/log/web.log, var/log/worker.log   (PIDs in var/run/)
   Stop with:  make stop
 MSG
