@@ -17,5 +17,7 @@ main(async (browser, p) => {
     await page.goto(p.base + "/projects/" + p.project + "/" + path);
     await page.screenshot({ path: p.screenshots + "/" + name + ".png", fullPage: true });
   }
+  await page.goto(p.base + "/");
+  await page.screenshot({ path: p.screenshots + "/home.png" });
   return { plots, jobRows, problems: page.problems };
 });
