@@ -43,7 +43,6 @@ class RankedBatch(Strategy):
         "modAL's uncertainty_batch_sampling: each pick trades uncertainty against distance to the "
         "labeled and already picked rows, the balance shifting as the pool empties."
     )
-    elementwise = False
     needs = frozenset({"probs", "embeddings"})
     params = {
         "uncertainty": {
@@ -76,11 +75,10 @@ class RankedBatch(Strategy):
             scores.append(float(u[first]))
             n_lab = 1
             mind = np.full(n_pool, np.inf)
-        x_np = x.cpu().numpy()
-        x_n2 = np.einsum("ij,ij->i", x_np, x_np)
+        x_n2 = (x * x).sum(dim=1).cpu().numpy()
         taken = np.zeros(n_pool, dtype=bool)
         if picks:
-            mind = self._update(mind, x_np, x_n2, picks[0])
+            mind = self._update(mind, x, x_n2, picks[0])
             taken[picks[0]] = True
         while len(picks) < min(k, n_pool):
             n_unl = n_pool - len(picks)
@@ -92,7 +90,7 @@ class RankedBatch(Strategy):
             scores.append(float(score[j]))
             taken[j] = True
             n_lab += 1
-            mind = self._update(mind, x_np, x_n2, j)
+            mind = self._update(mind, x, x_n2, j)
         idx = pool_rows.cpu().numpy()[np.asarray(picks, dtype=np.int64)]
         out_scores = np.asarray(scores, dtype=np.float64)
         if idx.shape[0] < k:
@@ -102,6 +100,8 @@ class RankedBatch(Strategy):
         return idx, out_scores
 
     @staticmethod
-    def _update(mind: np.ndarray, x: np.ndarray, x_n2: np.ndarray, j: int) -> np.ndarray:
-        d2 = x_n2 + x_n2[j] - 2.0 * (x @ x[j])
+    def _update(mind: np.ndarray, x: torch.Tensor, x_n2: np.ndarray, j: int) -> np.ndarray:
+        # torch's matrix-vector product follows torch's thread setting (numpy's BLAS pool
+        # spins on a busy CPU); the O(n) rest stays in numpy
+        d2 = x_n2 + x_n2[j] - 2.0 * torch.mv(x, x[j]).cpu().numpy()
         return np.minimum(mind, np.sqrt(np.maximum(d2, 0.0)))
