@@ -42,6 +42,12 @@ def retry_delay_seconds() -> float:
     return knob("QUARRY_JOB_RETRY_DELAY_SECONDS", 10.0, float)
 
 
+def resend_seconds() -> float:
+    """A job still queued this long after it was sent is sent again by the reaper (its
+    message may have been lost); duplicates are harmless, the claim decides."""
+    return knob("QUARRY_JOB_RESEND_SECONDS", 900.0, float)
+
+
 def device() -> str:
     """Torch device for encoder work: ``QUARRY_DEVICE``, else CUDA when present, else CPU."""
     name = knob("QUARRY_DEVICE", "", str)

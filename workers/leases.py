@@ -68,7 +68,11 @@ def job_finish(*, job_id: int, owner: str, state: str, **fields) -> bool:
 def job_release_for_retry(*, job_id: int, owner: str, **fields) -> bool:
     """Put a running job back to queued (keeping its lock) so another attempt can claim it."""
     done = Job.objects.filter(pk=job_id, lease_owner=owner, state=Job.State.RUNNING).update(
-        state=Job.State.QUEUED, lease_owner="", lease_expires_at=None, **fields
+        state=Job.State.QUEUED,
+        lease_owner="",
+        lease_expires_at=None,
+        heartbeat_at=timezone.now(),
+        **fields,
     )
     return done == 1
 
@@ -132,9 +136,11 @@ class Lease:
 
 
 def jobs_reap(*, now=None) -> dict[str, list[int]]:
-    """Requeue running jobs whose lease expired; fail those that used all their attempts.
+    """Requeue running jobs whose lease expired; fail those that used all their attempts;
+    send again jobs queued for longer than ``QUARRY_JOB_RESEND_SECONDS`` (a message lost
+    with a broker outage or a worker killed before it claimed the job).
 
-    Returns the ids of the jobs requeued, failed and cancelled. Requeued jobs are sent to a worker
+    Returns the ids of the jobs requeued, failed, cancelled and resent. Requeued jobs are sent to a worker
     again; if the lost worker's message is redelivered as well, only one claim wins.
     """
     from workers.dispatch import enqueue_job
@@ -176,9 +182,20 @@ def jobs_reap(*, now=None) -> dict[str, list[int]]:
             state=Job.State.QUEUED,
             lease_owner="",
             lease_expires_at=None,
+            heartbeat_at=now,
             message=f"requeued: worker {job.lease_owner} stopped renewing its lease",
         ):
             requeued.append(job.pk)
             logger.warning("job %s requeued: lease of %s expired", job.pk, job.lease_owner)
             enqueue_job(job.pk)
-    return {"requeued": requeued, "failed": failed, "cancelled": cancelled}
+    stale = now - timedelta(seconds=config.resend_seconds())
+    resent: list[int] = []
+    waiting = Job.objects.filter(state=Job.State.QUEUED).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at=None, created_at__lt=stale)
+    )
+    for job_id in waiting.values_list("pk", flat=True):
+        # heartbeat_at of a queued job: when it was last sent.
+        if Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(heartbeat_at=now):
+            resent.append(job_id)
+            enqueue_job(job_id)
+    return {"requeued": requeued, "failed": failed, "cancelled": cancelled, "resent": resent}

@@ -71,7 +71,7 @@ def test_heartbeat_notices_a_lost_lease(job, fast_lease):
 def test_reaper_requeues_expired_jobs_and_sends_them_again(job, sent, fast_lease):
     assert job_claim(job_id=job.pk, owner="gone")
     sent.clear()
-    assert jobs_reap() == {"requeued": [], "failed": [], "cancelled": []}
+    assert jobs_reap() == {"requeued": [], "failed": [], "cancelled": [], "resent": []}
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert jobs_reap()["requeued"] == [job.pk]
     job.refresh_from_db()
@@ -100,3 +100,15 @@ def test_reaper_finishes_a_cancelled_job_whose_worker_died(job, sent, fast_lease
     )
     assert jobs_reap()["cancelled"] == [job.pk]
     assert Job.objects.get(pk=job.pk).state == Job.State.CANCELLED
+
+
+def test_reaper_sends_a_long_queued_job_again_once_per_period(job, sent, settings):
+    settings.QUARRY_JOB_RESEND_SECONDS = 60
+    sent.clear()
+    assert jobs_reap()["resent"] == []
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    assert jobs_reap()["resent"] == [job.pk]
+    assert jobs_reap()["resent"] == []
+    assert sent == [("workers.run_job", [job.pk], "gpu", {})]
+    job.refresh_from_db()
+    assert job.state == Job.State.QUEUED

@@ -15,7 +15,7 @@ from django.db import transaction
 from labeling.models import Annotation, Project, QueryBatch, QueueItem, Sample
 from labeling.selectors.labels import labeled_count
 from labeling.services.queue import queue_append
-from workers.context import StepContext
+from workers.context import JobError, StepContext
 from workers.steps import score, train
 
 OPEN_BATCHES = 2
@@ -87,7 +87,10 @@ def _choose(ctx: StepContext, k: int):
     left = int((~taken).sum())
     if left == 0:
         return None
-    strategy = al_engine.get_strategy(name, **params)
+    try:
+        strategy = al_engine.get_strategy(name, **params)
+    except ValueError as exc:
+        raise JobError(f"the {name!r} strategy settings are not valid: {exc}") from exc
     try:
         chosen = strategy.select(min(k, left), labeled_mask=taken, random_state=seed, **inputs)
     except (al_engine.EmptyPoolError, al_engine.PoolExhaustedError):
