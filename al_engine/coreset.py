@@ -64,10 +64,12 @@ def kcenter_greedy(
         if score[j] == neg_inf:
             break
         if j not in cols:
-            cand = np.argsort(-score, kind="stable")[:block] if on_cpu else None
-            if cand is None:
-                cand = torch.topk(score, min(block, n)).indices.cpu().numpy()
-            cand = cand[score[cand] > neg_inf]
+            if on_cpu:
+                cand = np.argsort(-score, kind="stable")[:block]
+                cand = cand[score[cand] > neg_inf]
+            else:
+                top = torch.topk(score, min(block, n)).indices
+                cand = top[score[top] > neg_inf].cpu().numpy()
             if j not in set(cand.tolist()):
                 cand = np.concatenate([cand[:-1], [j]])
             ct = torch.as_tensor(cand, device=x.device)
