@@ -105,6 +105,7 @@ def main() -> None:
         cwd=ROOT,
         env=env,
         start_new_session=True,
+        stderr=open(Path(var_dir) / "server.log", "w"),  # noqa: SIM115 (closed with the process)
     )
     try:
         for _ in range(120):
@@ -140,6 +141,7 @@ def main() -> None:
         started = time.perf_counter()
         result = subprocess.run(command, cwd=var_dir, env={**env, "NO_COLOR": "1"})
         print(f"== schemathesis finished in {time.perf_counter() - started:.0f} s")
+        print(f"== server log: {Path(var_dir) / 'server.log'}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -8,7 +8,7 @@ the limits a 413.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import JsonResponse
@@ -88,6 +88,12 @@ def exception_handler(exc, context):
                 {"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST
             )
         return Response({"detail": "; ".join(errors)}, status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many fields or files in a form, a malformed multipart body, ...
+        return Response(
+            {"detail": f"the request was refused: {exc}"[:500]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     elif isinstance(exc, JobConflictError):
         exc = Conflict(str(exc))
     elif isinstance(exc, OverflowError | DataError):
@@ -123,6 +129,7 @@ _ERROR_CODES = {
     "405": "Method not allowed.",
     "409": "The project is busy or the object conflicts with the current state.",
     "413": "The request body is over the limit.",
+    "414": "The URL is too long (the web server's limit).",
     "415": "Unsupported media type.",
 }
 
@@ -133,7 +140,9 @@ class QuarryAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, description in _ERROR_CODES.items():
-            if code not in responses:
+            if code == "414" and code not in responses:
+                responses[code] = {"description": description}
+            elif code not in responses:
                 body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 body["description"] = description
                 responses[code] = body

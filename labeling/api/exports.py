@@ -45,7 +45,8 @@ class ProjectExportView(QuarryApiMixin, APIView):
         ],
         responses={
             (200, media.split(";")[0]): OpenApiResponse(
-                OpenApiTypes.BINARY, description=f"The export as {kind}"
+                OpenApiTypes.OBJECT if kind == "coco" else OpenApiTypes.BINARY,
+                description=f"The export as {kind}",
             )
             for kind, (media, _) in FORMATS.items()
         },

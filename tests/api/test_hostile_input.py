@@ -187,3 +187,13 @@ def test_export_file_name_is_sanitised(api, db):
     name = disposition.split('filename="')[1][:-1]
     assert "/" not in name and '"' not in name and "\n" not in name and ".." not in name
     assert "X-Evil" not in {k for k, _ in response.items()}
+
+
+def test_too_many_form_fields_is_a_json_400(owner, world_a):
+    fields = {f"f{i}": "x" for i in range(1200)}
+    response = owner.post(
+        f"/api/v1/projects/{world_a.project.pk}/upload/", fields, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
