@@ -8,14 +8,16 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from workers.celery import app
 
 logger = logging.getLogger("quarry.workers")
 
 # Pretraining on a large pool can take hours; the soft limit leaves time to record it.
-SOFT_TIME_LIMIT = 12 * 3600
-TIME_LIMIT = SOFT_TIME_LIMIT + 300
+# Read from the worker's environment when it starts (prefork pools enforce them).
+SOFT_TIME_LIMIT = int(os.environ.get("QUARRY_JOB_SOFT_TIME_LIMIT", 12 * 3600))
+TIME_LIMIT = int(os.environ.get("QUARRY_JOB_TIME_LIMIT", SOFT_TIME_LIMIT + 300))
 
 
 @app.task(

@@ -161,3 +161,13 @@ def test_cuda_oom_below_the_minimum_fails_clearly(project, monkeypatch):
     assert job.attempts == 1
     assert "CUDA ran out of memory at batch size 8" in job.error
     assert "below the minimum of 8" in job.error
+
+
+@pytest.mark.gpu
+def test_pretraining_and_a_round_run_on_cuda(project, monkeypatch):
+    monkeypatch.setenv("QUARRY_DEVICE", "cuda")
+    job = job_create(project=project, kind=Job.Kind.PRETRAIN, params={"round": True})
+    assert run_job(job.pk) == "succeeded"
+    encoder = EncoderVersion.objects.get(project=project)
+    assert encoder.params["device"] == "cuda" and encoder.n_embedded == 60
+    assert QueryBatch.objects.get(project=project).strategy == "typiclust"
