@@ -156,9 +156,10 @@ class Strategy:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
         rng = make_rng(random_state)
-        inputs = self._validate(probs, committee_probs, embeddings, labeled_mask)
+        with threads_for(0):  # checks are many small ops: one thread (see al_engine.threads)
+            inputs = self._validate(probs, committee_probs, embeddings, labeled_mask)
+            n_pool = int(inputs.pool.sum())
         inputs.tie_rng = None if random_state is None else rng
-        n_pool = int(inputs.pool.sum())
         if n_pool == 0:
             raise PoolExhaustedError(f"all {inputs.n_rows} rows are labeled: the pool is exhausted")
         k = min(int(n), n_pool)
