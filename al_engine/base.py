@@ -233,8 +233,8 @@ class Strategy:
             _check_rows("embeddings", t.shape[0], n_rows)
             if t.shape[1] < 1:
                 raise ValueError("embeddings must have at least one column")
-            bad = ~torch.isfinite(t).all(dim=1)
-            if bool(bad.any()):
+            if not bool(torch.isfinite(t).all()):  # flat pass first, rows only when needed
+                bad = ~torch.isfinite(t).all(dim=1)
                 t = t.masked_fill(bad[:, None], 0.0)
                 inputs.bad_rows = bad
             inputs.embeddings = t

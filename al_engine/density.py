@@ -49,7 +49,6 @@ class DensityWeighted(Strategy):
         "Uncertainty times (mean similarity to the unlabeled pool)^beta: prefers unsure rows in "
         "dense regions over unsure outliers."
     )
-    elementwise = False
     needs = frozenset({"probs", "embeddings"})
     params = {
         "uncertainty": {
