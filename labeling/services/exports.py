@@ -224,6 +224,9 @@ def export_imagefolder(*, project: Project, split: str | None = None, labeled_on
                 while block := source.read(_FLUSH_BYTES):
                     target.write(block)
                     yield sink.take()
+            # Names are unique (sample id first): the by-name index is not needed, and the
+            # central directory (zf.filelist, ~0.5 KB per file) is all that stays in memory.
+            zf.NameToInfo.clear()
             yield sink.take()
     yield sink.take()
 
