@@ -96,7 +96,7 @@ def child(args: argparse.Namespace) -> None:
     decoders: dict[str, float] = {}
 
     def progress(done: int, total: int) -> None:
-        for label, fraction in (("25%", 0.25), ("50%", 0.5), ("100%", 1.0)):
+        for label, fraction in (("1%", 0.01), ("25%", 0.25), ("50%", 0.5), ("100%", 1.0)):
             if label not in marks and done >= fraction * total:
                 marks[label] = rss_mib()
                 for pid, peak in decoder_peaks().items():

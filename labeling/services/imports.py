@@ -90,13 +90,15 @@ class _Stage:
 
     def __init__(self, project: Project, labels_as: str, spool: Spool):
         self.project, self.labels_as, self.spool = project, labels_as, spool
-        self.seen: set[str] = set()
+        self.seen: set[bytes] = set()  # raw digests of this import's images: 32 bytes each
         self.strata: Counter[str | None] = Counter()
         self.report = ImportReport()
 
     def take(self, group: list[tuple[Entry, Any]]) -> None:
         fresh = [o.sha256 for _, o in group if isinstance(o, Staged)]
-        existing = _existing_hashes(self.project, [h for h in fresh if h not in self.seen])
+        existing = _existing_hashes(
+            self.project, [h for h in fresh if bytes.fromhex(h) not in self.seen]
+        )
         for entry, outcome in group:
             if not isinstance(outcome, Staged):
                 self.report.rejected.append((entry.name, outcome))
@@ -107,10 +109,11 @@ class _Stage:
                 if problem:
                     self.report.rejected.append((entry.name, problem))
                     continue
-            if outcome.sha256 in self.seen or outcome.sha256 in existing:
+            digest = bytes.fromhex(outcome.sha256)
+            if digest in self.seen or outcome.sha256 in existing:
                 self.report.duplicates.append(entry.name)
                 continue
-            self.seen.add(outcome.sha256)
+            self.seen.add(digest)
             ordinal = self.strata[folder]
             self.strata[folder] += 1
             self.spool.add(
