@@ -110,6 +110,12 @@ def build_project(n_samples: int, n_annotators: int):
             QueueItem(project=project, sample=s, position=start + j, score=1.0 - (start + j) / 1e6)
             for j, s in enumerate(samples)
         )
+    from django.db import connection
+
+    # Planner statistics, as autovacuum keeps them on a live database; without them
+    # PostgreSQL guesses the freshly bulk-loaded queue holds a handful of rows.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return project.pk, [t.key for t in tokens]
 
 
@@ -276,7 +282,9 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     labels = sum(len(a.keys) for a in annotators)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n== {elapsed:.1f} s, {args.annotators} concurrent annotators")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} at the end")
     print(f"labels/s: {labels / elapsed:,.1f}  ({labels:,} labels)")
     for name in ("next", "submit"):
         values = [v * 1000 for a in annotators for v in a.latency[name]]
