@@ -61,6 +61,18 @@ main(async (browser, p) => {
   for (const id of selected) labels[id] = gridLabel;
   await waitSaved(page);
   await page.waitForFunction((ids) => ids.every((id) => !document.querySelector('.thumb[data-sample-id="' + id + '"]')), selected);
+  // Drag across three thumbnails selects them; Escape clears the selection (nothing labeled).
+  await page.waitForFunction(() => document.querySelectorAll(".thumb").length >= 3);
+  const first = await page.locator(".thumb").nth(0).boundingBox();
+  const third = await page.locator(".thumb").nth(2).boundingBox();
+  await page.mouse.move(first.x + 20, first.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(third.x + 20, third.y + 20, { steps: 8 });
+  await page.mouse.up();
+  const dragged = await page.$$eval(".thumb.selected", (els) => els.length);
+  await page.keyboard.press("Escape");
+  const afterEscape = await page.$$eval(".thumb.selected", (els) => els.length);
   return { labels, skipped, changed: previous, editing, selected, shortcutsBefore, shortcutsShown,
+           dragged, afterEscape,
            problems: page.problems, current: await currentSample(page) };
 });

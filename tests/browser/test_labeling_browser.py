@@ -106,6 +106,7 @@ def test_annotator_labels_by_keyboard_goes_back_skips_and_uses_grid(digits_proje
     assert result["problems"] == []
     assert result["editing"] and result["shortcutsBefore"] and result["shortcutsShown"]
     assert len(result["selected"]) == 6
+    assert result["dragged"] == 3 and result["afterEscape"] == 0
     expected = {}
     for sid, label in result["labels"].items():
         if label is None:  # accepted the model's suggestion with Enter
