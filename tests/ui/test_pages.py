@@ -193,3 +193,21 @@ def test_managers_append_classes_and_reopen_a_done_project(login, project, engin
     project.refresh_from_db()
     assert project.status == "active"
     assert login(annotator).post(reverse("ui:project-reopen", args=[project.pk])).status_code == 403
+
+
+def test_home_without_projects(login, outsider):
+    body = login(outsider).get(reverse("home")).content.decode()
+    assert "You do not belong to any project yet" in body and "New project" not in body
+
+
+def test_dashboard_states_no_model_and_budget_reached(login, project, engineer, annotator, queued):
+    client = login(engineer)
+    body = client.get(page("dashboard", project)).content.decode()
+    assert "no model yet" in body and 'id="state-blocked"' not in body
+    assert "No labels in the last 24 hours" in body
+    Annotation.objects.create(sample=queued[0], annotator=annotator, label=2)
+    project.label_budget = 1
+    project.save()
+    body = client.get(page("dashboard", project)).content.decode()
+    assert 'id="state-blocked"' in body and "budget of 1 is spent" in body
+    assert "1 of 1" not in body and "labeled of 1" in body
