@@ -116,3 +116,13 @@ def confusion(model: ModelVersion | None) -> list[list[int]] | None:
     if not isinstance(matrix, list) or not matrix or not all(isinstance(r, list) for r in matrix):
         return None
     return matrix
+
+
+def latest_confusion(*, project: Project) -> list[list[int]] | None:
+    """The confusion matrix of the newest model version that has one (a model still being
+    evaluated has none yet)."""
+    for model in ModelVersion.objects.filter(project=project).order_by("-created_at")[:10]:
+        matrix = confusion(model)
+        if matrix is not None:
+            return matrix
+    return None

@@ -84,7 +84,7 @@ def confusion_svg(matrix: list[list[int]] | None, classes: list[str]) -> bytes:
     fig = Figure(figsize=(size, size))
     ax = fig.subplots()
     if not matrix:
-        return _empty(fig, ax, "No model yet")
+        return _empty(fig, ax, "No evaluated model yet")
     n = len(matrix)
     names = [classes[i] if i < len(classes) else str(i) for i in range(n)]
     image = ax.imshow(matrix, cmap="Blues")

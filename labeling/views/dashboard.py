@@ -55,9 +55,7 @@ def plot(request: HttpRequest, project_id: int, name: str) -> HttpResponse:
     elif name == "distribution":
         svg = plots.distribution_svg(sel.label_distribution(project=project))
     elif name == "confusion":
-        svg = plots.confusion_svg(
-            sel.confusion(sel.current_model(project=project)), list(project.classes)
-        )
+        svg = plots.confusion_svg(sel.latest_confusion(project=project), list(project.classes))
     else:
         raise Http404("No such plot.")
     response = HttpResponse(svg, content_type="image/svg+xml")
