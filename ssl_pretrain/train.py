@@ -242,6 +242,8 @@ def _train(
         if world > 1:
             dist.all_reduce(loss_sum)
             loss_sum /= world
+            for buffer in method.buffers():  # BN statistics: every rank keeps rank 0's
+                dist.broadcast(buffer, 0)
         mean_loss = float(loss_sum.item()) / steps_done
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"loss became {mean_loss} in epoch {epoch + 1}; lower lr")

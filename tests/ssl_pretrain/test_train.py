@@ -106,3 +106,13 @@ def test_vit_pool_smaller_than_patch_multiple_is_refused() -> None:
 def test_resume_needs_a_path(toy: tuple[np.ndarray, np.ndarray]) -> None:
     with pytest.raises(ValueError, match="resume=True needs a checkpoint_path"):
         pretrain(CONFIG, toy[0], resume=True)
+
+
+def test_time_budget_stops_mid_epoch(toy: tuple[np.ndarray, np.ndarray]) -> None:
+    config = PretrainConfig(method="simclr", backbone="cnn_small", epochs=50, batch_size=8)
+    result = pretrain(config, toy[0], time_budget_s=1e-6)
+    assert len(result.history) == 1 and result.history[0]["steps"] == 1
+    with pytest.raises(ValueError, match="cannot be resumed exactly"):
+        pretrain(config, toy[0], time_budget_s=10.0, checkpoint_path="x.pt", resume=True)
+    with pytest.raises(ValueError, match="time_budget_s must be > 0"):
+        pretrain(config, toy[0], time_budget_s=0)
