@@ -156,8 +156,8 @@
   });
 
   document.querySelectorAll(".class-button").forEach((b) =>
-    b.addEventListener("click", () => labelSelected(Number(b.dataset.label))));
-  $("skip-button").addEventListener("click", skipSelected);
+    b.addEventListener("click", () => { b.blur(); labelSelected(Number(b.dataset.label)); }));
+  $("skip-button").addEventListener("click", (e) => { e.currentTarget.blur(); skipSelected(); });
   $("help-button").addEventListener("click", () => Q.toggleShortcuts());
   $("shortcuts").addEventListener("click", () => Q.toggleShortcuts(false));
   Q.releaseOnLeave(config, () => state.items.map((it) => it.sample_id));

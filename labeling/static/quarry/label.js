@@ -243,9 +243,9 @@
   });
 
   document.querySelectorAll(".class-button").forEach((b) =>
-    b.addEventListener("click", () => label(Number(b.dataset.label))));
-  $("skip-button").addEventListener("click", skip);
-  $("back-button").addEventListener("click", back);
+    b.addEventListener("click", () => { b.blur(); label(Number(b.dataset.label)); }));
+  $("skip-button").addEventListener("click", (e) => { e.currentTarget.blur(); skip(); });
+  $("back-button").addEventListener("click", (e) => { e.currentTarget.blur(); back(); });
   $("help-button").addEventListener("click", () => Q.toggleShortcuts());
   $("shortcuts").addEventListener("click", () => Q.toggleShortcuts(false));
 
