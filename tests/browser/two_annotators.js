@@ -7,9 +7,12 @@ async function open(browser, p, user) {
   const page = await newPage(browser);
   const received = [];
   page.on("response", async (response) => {
-    if (response.url().includes("/queue/next/") && response.ok()) {
+    if (!response.url().includes("/queue/next/") || !response.ok()) return;
+    try {
       const data = await response.json();
       for (const item of data.items) received.push(Number(item.sample_id));
+    } catch (err) {
+      // The page closed before the body arrived: nothing was shown from it.
     }
   });
   await login(page, p.base, user.username, user.password);
