@@ -42,6 +42,7 @@ class SuggestionSerializer(serializers.Serializer):
 class QueueSampleSerializer(serializers.Serializer):
     sample_id = serializers.IntegerField()
     image = serializers.CharField()
+    thumb = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     suggestion = SuggestionSerializer(allow_null=True)

@@ -62,6 +62,8 @@ def sample_payloads(*, project: Project, sample_ids: list[int]) -> list[dict]:
             {
                 "sample_id": sample.pk,
                 "image": sample_image_url(project.pk, sample.pk),
+                "thumb": sample_image_url(project.pk, sample.pk)
+                + ("?thumb=1" if max(sample.width, sample.height) > 256 else ""),
                 "width": sample.width,
                 "height": sample.height,
                 "suggestion": suggestion_payload(project, predictions.get(sample.pk)),

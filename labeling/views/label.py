@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from labeling.models import Prediction, Sample
 from labeling.selectors.progress import project_progress
+from labeling.services.thumbnails import THUMB_SIZE, thumbnail
 from labeling.views.access import class_buttons, project_access
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"}
@@ -80,8 +81,15 @@ def _file_response(name: str) -> FileResponse:
 @login_required
 @require_GET
 def sample_image(request: HttpRequest, project_id: int, sample_id: int) -> FileResponse:
+    """The sample's image; ``?thumb=1`` gives a thumbnail (at most 256 px) for grid mode."""
     access = project_access(request, project_id)
-    sample = get_object_or_404(Sample.objects.only("file"), pk=sample_id, project=access.project)
+    sample = get_object_or_404(
+        Sample.objects.only("file", "sha256", "width", "height"),
+        pk=sample_id,
+        project=access.project,
+    )
+    if request.GET.get("thumb") and max(sample.width, sample.height) > THUMB_SIZE:
+        return _file_response(thumbnail(sample))
     return _file_response(sample.file.name)
 
 

@@ -211,3 +211,37 @@ def test_dashboard_states_no_model_and_budget_reached(login, project, engineer, 
     body = client.get(page("dashboard", project)).content.decode()
     assert 'id="state-blocked"' in body and "budget of 1 is spent" in body
     assert "1 of 1" not in body and "labeled of 1" in body
+
+
+def test_large_images_get_a_cached_thumbnail_for_grid_mode(login, project, annotator, settings):
+    import hashlib
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from labeling.models import Sample
+    from labeling.services.queue import queue_append
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 600), (10, 200, 30)).save(buffer, format="PNG")
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    sample = Sample.objects.create(
+        project=project,
+        file=ContentFile(buffer.getvalue(), name=f"samples/{digest}.png"),
+        sha256=digest,
+        width=1200,
+        height=600,
+    )
+    queue_append(project=project, sample_ids=[sample.pk])
+    client = login(annotator)
+    item = client.post(
+        reverse("api:queue-next", args=[project.pk]), {"count": 1}, content_type="application/json"
+    ).json()["items"][0]
+    assert item["thumb"].endswith("?thumb=1")
+    for _ in range(2):  # made once, then served from the cache
+        response = client.get(item["thumb"])
+        assert response.status_code == 200
+        thumb = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+        assert thumb.size == (256, 128)
+    assert len(list((settings.MEDIA_ROOT / "thumbs").rglob("*.png"))) == 1

@@ -58,7 +58,7 @@
     cell.className = "thumb";
     cell.dataset.sampleId = String(item.sample_id);
     const img = document.createElement("img");
-    img.src = item.image;
+    img.src = item.thumb || item.image;
     img.alt = "sample " + item.sample_id;
     img.draggable = false;
     if (item.width < 96 && item.height < 96) img.classList.add("pixelated");
