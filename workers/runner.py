@@ -33,6 +33,35 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def summary(result: dict) -> str:
+    """One line for the job's final message, from what its steps recorded."""
+    parts = []
+    if "pretrain" in result:
+        pretrained = result["pretrain"]
+        parts.append(f"encoder {pretrained['encoder']} ({pretrained['epochs']} epochs)")
+    if result.get("embed", {}).get("new"):
+        parts.append(f"embedded {result['embed']['new']} samples")
+    if "train" in result:
+        train = result["train"]
+        accuracy = train.get("accuracy")
+        measured = (
+            f"accuracy {accuracy:.3f} ({train['source']})" if accuracy is not None else "trained"
+        )
+        parts.append(f"model {train['model_version']}: {measured} with {train['n_labels']} labels")
+    if "select" in result:
+        parts.append(f"queued {result['select']['added']} ({result['select']['strategy']})")
+    if "heatmaps" in result:
+        parts.append(f"{result['heatmaps']['written']} heat maps")
+    if "simulation" in result:
+        parts.append(f"simulation {result['simulation']} stored")
+    if "import" in result:
+        parts.append(f"imported {result['import'].get('imported', 0)} images")
+    notes = result.get("notes") or []
+    if notes and not ("train" in result and "select" in result):
+        parts.append(notes[-1])
+    return "; ".join(parts) or "done"
+
+
 def _skip_reason(job_id: int) -> str:
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
@@ -130,8 +159,7 @@ def run_job(job_id: int, *, heartbeat_thread: bool = True) -> str:
         )
         return "failed"
     ctx.result["seconds"] = round(time.perf_counter() - started, 3)
-    notes = ctx.result.get("notes") or []
-    message = notes[-1] if notes else "done"
+    message = summary(ctx.result)
     job_finish(
         job_id=job.pk,
         owner=owner,

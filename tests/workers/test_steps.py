@@ -59,6 +59,10 @@ def test_cold_start_with_embeddings_uses_typiclust(project):
     assert not ModelVersion.objects.exists()
     batch = QueryBatch.objects.get(job=job)
     assert (batch.strategy, batch.size, batch.model_version) == ("typiclust", 6, None)
+    assert (
+        job.message
+        == "queued 6 (typiclust); no labels yet: the first batch comes from the cold-start strategy"
+    )
     queued = QueueItem.objects.filter(batch=batch)
     assert {item.sample.split for item in queued} == {"pool"}
     assert all(item.score is not None for item in queued)
@@ -85,6 +89,8 @@ def test_a_round_trains_scores_selects_and_evaluates(project, sent):
     # The most uncertain unlabeled samples were picked (entropy ranks them).
     top = set(predictions.order_by("-score").values_list("sample_id", flat=True)[:6])
     assert picked == top
+    assert f"model {version.pk}: accuracy" in job.message
+    assert "(holdout) with 9 labels; queued 6 (entropy)" in job.message
     point = LearningCurvePoint.objects.get(model_version=version)
     assert (point.n_labels, point.accuracy) == (9, version.holdout_accuracy)
     # Heat maps for the new batch are asked for in a job of their own, on the gpu queue.

@@ -94,9 +94,13 @@ def run(ctx: StepContext) -> ModelVersion | None:
         ctx.note("no embeddings yet, so no classifier: pretrain to train one")
         return None
     X, y = pool.X[pool.labeled], pool.labels[pool.labeled]
+    if len(y) == 0:
+        ctx.note("no labels yet: the first batch comes from the cold-start strategy")
+        return None
     if len(np.unique(y)) < 2:
         ctx.note(
-            f"{len(y)} label(s) of {len(np.unique(y))} class(es): a classifier needs two classes"
+            f"{len(y)} label(s), all of one class: a classifier needs two classes, "
+            "so the batch comes from the cold-start strategy"
         )
         return None
     from al_engine import heads, metrics
