@@ -171,3 +171,30 @@ def test_pretraining_and_a_round_run_on_cuda(project, monkeypatch):
     encoder = EncoderVersion.objects.get(project=project)
     assert encoder.params["device"] == "cuda" and encoder.n_embedded == 60
     assert QueryBatch.objects.get(project=project).strategy == "typiclust"
+
+
+def test_an_import_job_imports_a_folder(sent, tmp_path):
+    import numpy as np
+
+    from labeling.models import Project, Sample
+    from tests.workers.images import class_image, png
+
+    rng = np.random.default_rng(3)
+    for label, name in enumerate(["a", "b"]):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "data" / name / f"{i}.png").write_bytes(png(class_image(label, rng)))
+    project = Project.objects.create(name="imported", classes=[])
+    job = job_create(
+        project=project,
+        kind=Job.Kind.IMPORT,
+        params={"path": str(tmp_path / "data"), "labels_as": "oracle"},
+    )
+    assert run_job(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result["import"]["imported"] == 6 and job.message == "imported 6 images"
+    assert sorted(Sample.objects.values_list("oracle_label", flat=True)) == [0, 0, 0, 1, 1, 1]
+    missing = job_create(project=project, kind=Job.Kind.IMPORT, params={"path": "/no/such/dir"})
+    assert run_job(missing.pk) == "failed"
+    missing.refresh_from_db()
+    assert missing.attempts == 1 and missing.error
