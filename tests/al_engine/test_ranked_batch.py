@@ -12,9 +12,9 @@ from al_engine import get_strategy
 from tests.al_engine.modal_fakes import fitted
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
-    n_pool=st.integers(2, 60),
+    n_pool=st.integers(2, 40),
     n_labeled=st.integers(1, 10),
     dim=st.integers(1, 8),
     classes=st.integers(2, 5),
