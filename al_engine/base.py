@@ -81,9 +81,10 @@ class Inputs:
     labeled: torch.Tensor  # bool [N]
     pool: torch.Tensor  # bool [N], ~labeled
     device: torch.device
-    probs: torch.Tensor | None = None
-    committee_probs: torch.Tensor | None = None
-    embeddings: torch.Tensor | None = None
+    # set (as tensors) exactly when the strategy needs them: Any keeps call sites free of casts
+    probs: Any = None
+    committee_probs: Any = None
+    embeddings: Any = None
     bad_rows: torch.Tensor | None = None  # bool [N]: rows whose embeddings are not finite
     tie_rng: np.random.Generator | None = None  # None: ties go to the lowest row index
 
@@ -130,8 +131,13 @@ class Strategy:
 
     def __init__(self, **params: Any) -> None:
         self.params_ = validate_params(self.name, params, schema=self.params)
-        for key, value in self.params_.items():
-            setattr(self, key, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """Hyperparameters read as attributes (``self.beta``); only called for missing ones."""
+        params = self.__dict__.get("params_", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params_.items())

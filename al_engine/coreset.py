@@ -10,6 +10,8 @@ next pick falls inside it. Memory is O(n * block), never O(n^2).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -56,9 +58,9 @@ def kcenter_greedy(
     # dispatcher on CPU; on CUDA they stay on the device.
     on_cpu = x.device.type == "cpu"
     xp = np if on_cpu else torch
-    score = score_t.numpy() if on_cpu else score_t
+    score: Any = score_t.numpy() if on_cpu else score_t
     cols: dict[int, int] = {}
-    dblock = None
+    dblock: Any = None
     for _ in range(k):
         j = int(score.argmax())
         if score[j] == neg_inf:

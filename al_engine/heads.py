@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ FORMAT = "quarry.al_engine.heads/1"
 
 
 class _Standardize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("mean", mean)
@@ -67,6 +71,7 @@ class Head:
 
     def __init__(self, net: nn.Sequential, *, kind: str, n_classes: int, hidden: int) -> None:
         self.net_ = net.eval()
+        self.norm_ = cast(_Standardize, net[0])
         self.kind = kind
         self.n_classes = n_classes
         self.hidden = hidden
@@ -77,9 +82,9 @@ class Head:
     @torch.no_grad()
     def predict_proba(self, X, batch_size: int = 65536) -> np.ndarray:
         x = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        if x.ndim != 2 or x.shape[1] != self.net_[0].mean.shape[0]:
-            raise ValueError(f"X must be [n, {self.net_[0].mean.shape[0]}], got {tuple(x.shape)}")
-        dev = self.net_[0].mean.device
+        if x.ndim != 2 or x.shape[1] != self.norm_.mean.shape[0]:
+            raise ValueError(f"X must be [n, {self.norm_.mean.shape[0]}], got {tuple(x.shape)}")
+        dev = self.norm_.mean.device
         with threads_for(x.numel() * max(self.n_classes, self.hidden if self.kind == "mlp" else 1)):
             out = [
                 torch.softmax(self.net_(x[i : i + batch_size].to(dev)), dim=1).cpu()
@@ -94,7 +99,7 @@ class Head:
 
     def _meta(self) -> dict:
         return {"kind": self.kind, "n_classes": self.n_classes, "hidden": self.hidden,
-                "d": int(self.net_[0].mean.shape[0])}  # fmt: skip
+                "d": int(self.norm_.mean.shape[0])}  # fmt: skip
 
 
 def train_head(
@@ -127,12 +132,14 @@ def train_head(
         torch.manual_seed(seed)
         net = _build(kind, x.shape[1], int(n_classes), hidden)
         if kind == "linear":
-            nn.init.zeros_(net[1].weight)
-            nn.init.zeros_(net[1].bias)
+            linear = cast(nn.Linear, net[1])
+            nn.init.zeros_(linear.weight)
+            nn.init.zeros_(linear.bias)
     net = net.to(dev)
     std = x.std(dim=0, unbiased=False) if x.shape[0] > 1 else torch.ones(x.shape[1], device=dev)
-    net[0].mean.copy_(x.mean(dim=0))
-    net[0].std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+    norm = cast(_Standardize, net[0])
+    norm.mean.copy_(x.mean(dim=0))
+    norm.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
     weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
     penalty = 1.0 / (2.0 * C * x.shape[0])
     opt = torch.optim.LBFGS(

@@ -106,7 +106,7 @@ class Hybrid(Strategy):
             members = np.flatnonzero(labels == c)
             if members.shape[0]:
                 # good is sorted best first already, so members are in score order
-                queues.append(list(members))
+                queues.append([int(i) for i in members])
         chosen: list[int] = []
         while len(chosen) < k:
             for q in queues:

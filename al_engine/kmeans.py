@@ -20,8 +20,8 @@ def kmeans_pp(x: torch.Tensor, k: int, rng: np.random.Generator) -> np.ndarray:
     x_n2 = sq_norms(x)
     first = int(rng.integers(n))
     seeds = [first]
-    mind = sq_dist_block(x, x_n2, x[first : first + 1], x_n2[first : first + 1])[:, 0]
-    mind = mind.double().cpu().numpy()
+    first_d = sq_dist_block(x, x_n2, x[first : first + 1], x_n2[first : first + 1])[:, 0]
+    mind = first_d.double().cpu().numpy()
     mind[first] = 0.0
     for _ in range(k - 1):
         total = mind.sum()

@@ -66,15 +66,15 @@ class RankedBatch(Strategy):
         picks: list[int] = []
         scores: list[float] = []
         n_lab = int(lab_rows.shape[0])
+        mind = np.full(n_pool, np.inf)
         if n_pool and n_lab:
-            mind = min_sq_dist(x, inputs.embeddings[lab_rows].to(torch.float64))[0]
-            mind = mind.sqrt().cpu().numpy()
+            d2 = min_sq_dist(x, inputs.embeddings[lab_rows].to(torch.float64))[0]
+            mind = d2.sqrt().cpu().numpy()
         elif n_pool:  # cold start: the row with the least mean distance to the pool
             first = int(torch.argmin(mean_distance(x)))
             picks.append(first)
             scores.append(float(u[first]))
             n_lab = 1
-            mind = np.full(n_pool, np.inf)
         x_n2 = (x * x).sum(dim=1).cpu().numpy()
         taken = np.zeros(n_pool, dtype=bool)
         if picks:

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -154,7 +155,7 @@ def simulate(
             f"budget ({budget}) exceeds the {x.shape[0] - n_hold} rows left for training"
         )
     grid = _grid(initial, budget, batch_size)
-    params = {"strategy_params": strategy_params or {}}
+    params: dict[str, Any] = {"strategy_params": strategy_params or {}}
     curves = {name: np.zeros((seeds, len(grid))) for name in strategies}
     seconds = dict.fromkeys(strategies, 0.0)
     total, done = seeds * len(strategies), 0
@@ -226,7 +227,7 @@ def plot(result: SimulationResult, path: Path) -> None:
     n = np.asarray(result.n_labels)
     for name, acc in result.curves.items():
         mean, std = acc.mean(axis=0), acc.std(axis=0)
-        style = {"color": "black", "linestyle": "--"} if name == "random" else {}
+        style: dict[str, Any] = {"color": "black", "linestyle": "--"} if name == "random" else {}
         ax.plot(n, mean, label=name, **style)
         ax.fill_between(n, mean - std, mean + std, alpha=0.15, color=style.get("color"))
     if result.target is not None:

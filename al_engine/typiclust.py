@@ -95,7 +95,7 @@ class TypiClust(Strategy):
         sizes = np.bincount(labels, minlength=n_clusters)
         covered = np.bincount(labels[~free], minlength=n_clusters)
         small = sizes < self.min_cluster_size
-        members = {c: np.flatnonzero(labels == c) for c in np.flatnonzero(sizes)}
+        members = {int(c): np.flatnonzero(labels == c) for c in np.flatnonzero(sizes)}
         typ: dict[int, np.ndarray] = {}
         n_free = np.bincount(labels[free], minlength=n_clusters)
         picks, scores = [], []
@@ -114,8 +114,8 @@ class TypiClust(Strategy):
                         np.sort(rng.choice(idx.shape[0], self.max_reference, replace=False)),
                         device=x.device,
                     )
-                typ[c] = typicality(x[torch.as_tensor(idx, device=x.device)], self.neighbors, refs)
-                typ[c] = typ[c].double().cpu().numpy()
+                t_c = typicality(x[torch.as_tensor(idx, device=x.device)], self.neighbors, refs)
+                typ[c] = t_c.double().cpu().numpy()
             t = np.where(free[idx], typ[c], -np.inf)
             best = int(np.argmax(t))
             picks.append(int(rows[idx[best]]))

@@ -72,7 +72,6 @@ class RandomSampling(Strategy):
     description = "Uniformly random unlabeled rows; the baseline every strategy must beat."
     needs = frozenset()
     cold_start = True
-    params: dict[str, dict] = {}
 
     def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):
         pool = torch.nonzero(inputs.pool).squeeze(1).cpu().numpy()
