@@ -138,3 +138,12 @@ def test_pillow_global_cap_is_restored():
     with pixel_cap(1234):
         assert Image.MAX_IMAGE_PIXELS == 1234
     assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_decoder_modules_stay_free_of_django_and_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, labeling.imports.decode; print('django' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
