@@ -55,3 +55,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
         if not torch.cuda.is_available():
             pytest.skip("needs a CUDA device")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Counts cached by services (e.g. the labeled count behind the budget) never leak
+    from one test into the next, where primary keys may be reused."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

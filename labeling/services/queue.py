@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -29,6 +30,13 @@ from labeling.models import (
     Sample,
     Skip,
 )
+from labeling.selectors.labels import labeled_count
+
+BUDGET_COUNT_TTL_S = 5
+
+
+def _labeled_count_key(project_id: int) -> str:
+    return f"quarry:labeled:{project_id}"
 
 
 class QueueError(Exception):
@@ -135,8 +143,15 @@ def queue_blocked_reason(*, project: Project) -> str | None:
     if project.status == Project.Status.DONE:
         return project.done_reason or "this project is done"
     if project.label_budget is not None:
-        labeled = Annotation.objects.filter(sample__project=project).values("sample_id").distinct()
-        if labeled.count() >= project.label_budget:
+        # Counting distinct labeled samples is a scan; every get-next asks, so the count
+        # is shared for a few seconds. The budget may overshoot by the labels of that
+        # window, and the evaluate step marks the project done with the exact count.
+        labeled = cache.get_or_set(
+            _labeled_count_key(project.pk),
+            lambda: labeled_count(project=project),
+            timeout=BUDGET_COUNT_TTL_S,
+        )
+        if labeled >= project.label_budget:
             return f"the label budget of {project.label_budget} is spent"
     return None
 
@@ -287,6 +302,8 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
         item.state = QueueItem.State.DONE
     item.save(update_fields=["n_annotations", "state"])
     Reservation.objects.filter(item=item, user=user).delete()
+    if item.n_annotations == 1:
+        cache.delete(_labeled_count_key(project.pk))
     return SubmitResult(annotation=annotation, created=True)
 
 
