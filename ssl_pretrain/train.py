@@ -127,8 +127,10 @@ def pretrain(
     n = pool.shape[0]
     if local_batch < 2:
         raise ValueError(f"batch_size {config.batch_size} is too small for {world} processes")
-    if n < 2:
-        raise ValueError(f"the pool has {n} image(s); pretraining needs at least 2")
+    if n < 2 * world:
+        raise ValueError(
+            f"the pool has {n} image(s); pretraining needs at least 2 per process ({world})"
+        )
     local_batch = min(local_batch, n // world)
     steps_per_epoch = max(1, (n // world) // local_batch)
 

@@ -87,7 +87,7 @@ def test_image_size_resizes_the_pool(toy: tuple[np.ndarray, np.ndarray]) -> None
         (np.zeros((4, 16, 16), np.uint8), "grayscale images must be converted to RGB"),
         (np.zeros((4, 16, 16, 3), np.float32), "images must be uint8"),
         (np.zeros((4, 4, 4, 3), np.uint8), "smaller than the minimum 8 px"),
-        (np.zeros((1, 16, 16, 3), np.uint8), "needs at least 2"),
+        (np.zeros((1, 16, 16, 3), np.uint8), "needs at least 2 per process"),
         (np.zeros((4, 16, 24, 3), np.uint8), "non-square pools need image_size"),
         ([[1, 2]], "numpy array or torch tensor"),
     ],
