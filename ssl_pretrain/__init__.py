@@ -14,6 +14,7 @@ from .backbones import BACKBONES, Encoder
 from .checkpoint import load_encoder, save_encoder
 from .config import PretrainConfig
 from .embed import embed
+from .finetune import FinetuneResult, finetune
 from .gradcam import gradcam
 from .methods import METHODS
 from .train import PretrainResult, pretrain
@@ -22,11 +23,13 @@ __all__ = [
     "BACKBONES",
     "METHODS",
     "Encoder",
+    "FinetuneResult",
     "PretrainConfig",
     "PretrainResult",
     "data",
     "embed",
     "evaluate",
+    "finetune",
     "gradcam",
     "load_encoder",
     "pretrain",
