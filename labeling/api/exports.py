@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +30,13 @@ class ExportQuerySerializer(serializers.Serializer):
     labeled_only = serializers.BooleanField(default=False)
 
 
+class _NoFormatOverride(DefaultContentNegotiation):
+    """``?format=`` names the export here, not a DRF renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ProjectExportView(QuarryApiMixin, APIView):
     """Download the project's labels (owners and engineers), streamed.
 
@@ -37,9 +45,14 @@ class ProjectExportView(QuarryApiMixin, APIView):
     classification JSON. ``imagefolder``: a zip of ``<class>/<file>`` for labeled samples.
     """
 
+    content_negotiation_class = _NoFormatOverride
+
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", str, enum=list(FORMATS), default="csv"),
+            OpenApiParameter(
+                "format", str, enum=list(FORMATS), required=False, description="alias of kind"
+            ),
             OpenApiParameter("split", str, enum=list(Sample.Split.values), required=False),
             OpenApiParameter("labeled_only", bool, default=False),
         ],
@@ -53,7 +66,10 @@ class ProjectExportView(QuarryApiMixin, APIView):
     )
     def get(self, request, pk):
         project = project_for(request.user, pk, roles=MANAGERS, action="export labels")
-        query = ExportQuerySerializer(data=request.query_params)
+        params = request.query_params.copy()
+        if "kind" not in params and "format" in params:
+            params["kind"] = params["format"]  # the project page's links use ?format=
+        query = ExportQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
         kind = query.validated_data["kind"]
         stream = export_stream(

@@ -128,3 +128,15 @@ def test_export_reads_in_chunks(api, db, django_assert_max_num_queries):
     with django_assert_max_num_queries(4 * 8 + 4):
         rows = list(export_rows(project=world.project, chunk_size=5))
     assert len(rows) == 35
+
+
+def test_format_is_an_alias_of_kind(owner, world_a):
+    """The project page links to ?format=...; DRF's renderer override does not take it."""
+    for kind in ("csv", "jsonl", "coco", "imagefolder"):
+        response = owner.get(f"/api/v1/projects/{world_a.project.pk}/export/", {"format": kind})
+        assert response.status_code == 200, (kind, response.content[:200])
+        assert response["Content-Disposition"].endswith(
+            {"csv": '.csv"', "jsonl": '.jsonl"', "coco": '.coco.json"', "imagefolder": '.zip"'}[
+                kind
+            ]
+        )
