@@ -134,10 +134,11 @@ class ZipSource(Source):
         for index, info in enumerate(infos):
             if info.is_dir():
                 continue
-            if is_ignored(info.filename.replace("\\", "/")):
+            # Unsafe names are rejected (and reported) before hidden files are skipped.
+            problem = member_problem(info, limits)
+            if problem is None and is_ignored(info.filename.replace("\\", "/")):
                 self.ignored.append(info.filename)
                 continue
-            problem = member_problem(info, limits)
             self._members.append((index, info, problem))
             if problem is None:
                 expanded += info.file_size
