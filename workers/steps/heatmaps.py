@@ -41,7 +41,11 @@ def run(ctx: StepContext) -> int:
     )
     if version is None:
         raise JobError("the model version to explain no longer exists")
-    if version.encoder is None or not version.encoder.checkpoint:
+    # A fine-tuned model explains itself with its own encoder.
+    checkpoint = version.params.get("encoder_checkpoint") or (
+        version.encoder.checkpoint if version.encoder is not None else ""
+    )
+    if not checkpoint:
         ctx.note("this model has no encoder checkpoint: no heat maps")
         return 0
     wanted = ctx.params.get("sample_ids")
@@ -57,7 +61,7 @@ def run(ctx: StepContext) -> int:
     if not rows:
         return 0
     device = knobs.device()
-    encoder = ssl_pretrain.load_encoder(files.absolute(version.encoder.checkpoint), device=device)
+    encoder = ssl_pretrain.load_encoder(files.absolute(checkpoint), device=device)
     head = heads.load(files.absolute(version.checkpoint)).module().to(device)
     images = images_load([p.sample.file.name for p in rows], int(encoder.image_size))
     classes = np.array([p.predicted_label for p in rows], dtype=np.int64)

@@ -45,17 +45,13 @@ def predictions_insert(rows: list[tuple]) -> None:
 def current_model(ctx: StepContext) -> ModelVersion | None:
     if "model_version" in ctx.cache:
         return ctx.cache["model_version"]
-    version = (
-        ModelVersion.objects.filter(project=ctx.project)
-        .exclude(checkpoint="")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    version = train.latest_model(ctx.project)
     ctx.cache["model_version"] = version
     if version is not None:
         train._load(ctx, version)
         if version.encoder is not None and "arrays" not in ctx.cache:
-            # Score with the embeddings the model was trained on.
+            # Score with the embeddings the model was trained on (a fine-tuned model's own:
+            # see train.arrays).
             ctx.cache["encoder_version"] = version.encoder
     return version
 

@@ -3,19 +3,42 @@
 Labels are the effective ones (adjudicated, else the annotators' majority). The head is
 trained on the current encoder's embeddings and measured on the holdout samples with a
 known label; without any, on a k-fold cross-validation of the labels.
+
+With the ``finetune`` classifier a copy of the whole encoder is trained with a linear head
+on the labeled images (:func:`ssl_pretrain.finetune`); the fine-tuned encoder, the head and
+the embeddings of every sample under the fine-tuned encoder are saved in the model's
+folder, and scoring, selection and heat maps of that model use them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from labeling.models import ModelVersion
+from labeling.models import EncoderVersion, ModelVersion, Project, Sample
+from workers import config as knobs
 from workers import files
-from workers.context import StepContext
-from workers.pool import PoolArrays, embeddings_read, encoder_current, pool_arrays
+from workers.context import JobError, StepContext
+from workers.oom import with_batch_backoff
+from workers.pool import (
+    PoolArrays,
+    embeddings_append,
+    embeddings_read,
+    encoder_current,
+    images_load,
+    pool_arrays,
+)
+from workers.steps.embed import missing
 
 HEAD_KINDS = ("linear", "mlp")
+FINETUNE = "finetune"
 MAX_FOLDS = 5
+# Fine-tuning defaults; a job's params may set finetune_epochs / finetune_batch_size / ...
+FINETUNE_EPOCHS = 20
+FINETUNE_BATCH_SIZE = 64
+FINETUNE_LR = 1e-3
+FINETUNE_ENCODER_LR_SCALE = 0.1
+EMBED_CHUNK = 2048
+EMBED_BATCH_SIZE = 256
 
 
 def needs_committee(ctx: StepContext) -> bool:
@@ -27,9 +50,27 @@ def needs_committee(ctx: StepContext) -> bool:
     )
 
 
+def latest_model(project: Project) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.filter(project=project)
+        .exclude(checkpoint="")
+        .select_related("encoder")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def arrays(ctx: StepContext) -> PoolArrays | None:
-    """The pool as arrays for the current encoder (cached for the job's later steps)."""
+    """The pool as arrays for the current encoder (cached for the job's later steps); when
+    the model in use is a fine-tuned one, with the fine-tuned encoder's embeddings."""
     if "arrays" not in ctx.cache:
+        if "model_version" in ctx.cache:
+            model = ctx.cache["model_version"]
+        else:
+            model = latest_model(ctx.project)
+        if model is not None and model.kind == FINETUNE:
+            ctx.cache["arrays"] = finetuned_arrays(ctx, model)
+            return ctx.cache["arrays"]
         encoder = ctx.cache.get("encoder_version") or encoder_current(ctx.project)
         if encoder is None or not encoder.n_embedded:
             ctx.cache["arrays"] = None
@@ -42,12 +83,10 @@ def arrays(ctx: StepContext) -> PoolArrays | None:
 
 def head_kind(ctx: StepContext) -> str:
     kind = ctx.params.get("classifier") or ctx.config.classifier
-    if kind not in HEAD_KINDS:
-        ctx.note(
-            f"classifier {kind!r}: fine-tuning the encoder is not available in this version; "
-            "an MLP head on the embeddings is trained instead"
+    if kind not in (*HEAD_KINDS, FINETUNE):
+        raise JobError(
+            f"unknown classifier {kind!r}; valid classifiers: {', '.join((*HEAD_KINDS, FINETUNE))}"
         )
-        return "mlp"
     return kind
 
 
@@ -108,25 +147,37 @@ def run(ctx: StepContext) -> ModelVersion | None:
     kind = head_kind(ctx)
     seed = int(job.pk) % (2**31)
     n_classes = pool.n_classes
-    ctx.progress(0.1, f"training a {kind} head on {len(y)} labels", force=True)
-    head = heads.train_head(X, y, n_classes=n_classes, kind=kind, seed=seed)
+    folder = files.model_dir(project.pk, job.pk)
+    extra: dict = {}
+    if kind == FINETUNE:
+        head, tuned, extra = finetune_train(ctx, pool, folder, seed)
+        # The committee and the measurements use the fine-tuned encoder's embeddings.
+        X = tuned.X[np.searchsorted(tuned.ids, pool.ids[pool.labeled])]
+        pool = ctx.cache["arrays"] = tuned
+        member_kind = "linear"
+    else:
+        ctx.progress(0.1, f"training a {kind} head on {len(y)} labels", force=True)
+        head = heads.train_head(X, y, n_classes=n_classes, kind=kind, seed=seed)
+        member_kind = kind
     committee = None
     members = 0
     if needs_committee(ctx):
         members = int(ctx.config.committee_size)
-        ctx.progress(0.5, f"training a committee of {members}", force=True)
+        ctx.progress(0.85 if kind == FINETUNE else 0.5, f"training a committee of {members}")
         committee = heads.train_committee(
-            X, y, n_classes=n_classes, members=members, kind=kind, seed=seed
+            X, y, n_classes=n_classes, members=members, kind=member_kind, seed=seed
         )
-    ctx.progress(0.8, "measuring", force=True)
+    ctx.progress(0.9 if kind == FINETUNE else 0.8, "measuring", force=True)
     if len(pool.holdout_y):
         predicted = head.predict_proba(pool.holdout_X).argmax(1)
         scores = metrics.evaluate(pool.holdout_y, predicted, n_classes) | {"source": "holdout"}
+    elif kind == FINETUNE:
+        # Cross-validating would mean one fine-tuning per fold.
+        scores = {"source": "none: no holdout labels (a fine-tuned model is not cross-validated)"}
     else:
         scores = cross_validated(X, y, n_classes, kind, seed) or {
             "source": "none: no holdout labels and too few labels per class to cross-validate"
         }
-    folder = files.model_dir(project.pk, job.pk)
     heads.save(head, folder / "head.pt")
     params = {
         "n_classes": n_classes,
@@ -134,6 +185,7 @@ def run(ctx: StepContext) -> ModelVersion | None:
         "strategy": ctx.config.strategy,
         "seed": seed,
         "class_counts": np.bincount(y, minlength=n_classes).tolist(),
+        **extra,
     }
     if committee is not None:
         heads.save(committee, folder / "committee.pt")
@@ -159,3 +211,144 @@ def run(ctx: StepContext) -> ModelVersion | None:
         "committee": members,
     }
     return version
+
+
+def _embeddings_store(project: Project, folder) -> EncoderVersion:
+    """The fine-tuned encoder's embeddings are part files like an encoder version's; this
+    unsaved row only names their folder, for ``embeddings_read``/``embeddings_append``."""
+    return EncoderVersion(project=project, embeddings_dir=files.relative(folder / "embeddings"))
+
+
+def _embed_missing(ctx: StepContext, encoder, store: EncoderVersion, low: float, high: float):
+    """Embed the project's samples that ``store`` lacks with ``encoder``; return them all."""
+    import ssl_pretrain
+
+    todo = missing(ctx.project, store)
+    device = knobs.device()
+    size = int(encoder.image_size)
+    batch = {"size": EMBED_BATCH_SIZE}
+    for start in range(0, len(todo), EMBED_CHUNK):
+        chunk = todo[start : start + EMBED_CHUNK]
+        ctx.progress(low + (high - low) * start / len(todo), f"embedding {len(todo)} samples")
+        images = images_load([name for _, name in chunk], size)
+
+        def attempt(batch_size: int, images=images) -> np.ndarray:
+            batch["size"] = batch_size
+            return ssl_pretrain.embed(encoder, images, device=device, batch_size=batch_size)
+
+        X = with_batch_backoff(ctx, "embed", batch["size"], 1, attempt)
+        embeddings_append(store, np.fromiter((pk for pk, _ in chunk), np.int64, len(chunk)), X)
+    return embeddings_read(store)
+
+
+def _as_head(linear, n_classes: int):
+    """The fine-tuned linear layer as an ``al_engine`` head (identity standardization), so
+    scoring, saving and Grad-CAM treat it like any other head."""
+    from al_engine import heads
+
+    net = heads._build("linear", linear.in_features, n_classes, 0)
+    net[1].load_state_dict({k: v.detach().cpu() for k, v in linear.state_dict().items()})
+    return heads.Head(net, kind="linear", n_classes=n_classes, hidden=0)
+
+
+def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
+    """Fine-tune a copy of the current encoder with a linear head on the labeled pool
+    samples; save both and every sample's fine-tuned embedding under ``folder``.
+    Returns the head (an ``al_engine`` head), the pool arrays under the fine-tuned
+    encoder, and what the model version's params record."""
+    import shutil
+
+    import ssl_pretrain
+    from ssl_pretrain.checkpoint import load_checkpoint
+
+    base = ctx.cache.get("encoder_version")
+    if base is None or not base.checkpoint:
+        raise JobError("fine-tuning needs a pretrained encoder: pretrain first")
+    device = knobs.device()
+    path = files.absolute(base.checkpoint)
+    encoder = ssl_pretrain.load_encoder(path, device=device)
+    config = ssl_pretrain.PretrainConfig.from_dict(load_checkpoint(path)["config"])
+    ids, y = pool.ids[pool.labeled], pool.labels[pool.labeled]
+    names = dict(Sample.objects.filter(pk__in=ids.tolist()).values_list("pk", "file"))
+    size = int(encoder.image_size)
+    ctx.progress(0.02, f"loading {len(ids)} labeled images at {size}x{size}", force=True)
+    images = images_load([names[int(i)] for i in ids], size)
+    given = ctx.params
+    try:
+        options = {
+            "epochs": int(given.get("finetune_epochs", FINETUNE_EPOCHS)),
+            "lr": float(given.get("finetune_lr", FINETUNE_LR)),
+            "encoder_lr_scale": float(
+                given.get("finetune_encoder_lr_scale", FINETUNE_ENCODER_LR_SCALE)
+            ),
+        }
+        batch_size = int(given.get("finetune_batch_size", FINETUNE_BATCH_SIZE))
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"fine-tuning settings are not valid: {exc}") from exc
+    used = {"batch_size": batch_size}
+
+    def on_progress(epoch: int, n_epochs: int, loss: float, img_per_s: float) -> None:
+        ctx.progress(
+            0.05 + 0.6 * epoch / n_epochs,
+            f"fine-tuning epoch {epoch}/{n_epochs}: loss {loss:.4f}, {img_per_s:.0f} img/s",
+            force=True,
+        )
+
+    def attempt(bs: int):
+        used["batch_size"] = bs
+        return ssl_pretrain.finetune(
+            encoder,
+            images,
+            y,
+            n_classes=pool.n_classes,
+            device=device,
+            batch_size=bs,
+            seed=seed,
+            on_progress=on_progress,
+            **options,
+        )
+
+    ctx.progress(0.05, f"fine-tuning {config.backbone} on {len(y)} labels ({device})", force=True)
+    try:
+        result = with_batch_backoff(ctx, "finetune", batch_size, 2, attempt)
+    except ValueError as exc:
+        raise JobError(f"fine-tuning failed: {exc}") from exc
+    ssl_pretrain.save_encoder(result.encoder, folder / "encoder.pt", config=config)
+    # An earlier attempt's embeddings came from another fine-tuning: start afresh.
+    shutil.rmtree(folder / "embeddings", ignore_errors=True)
+    store = _embeddings_store(ctx.project, folder)
+    embedded = _embed_missing(ctx, result.encoder, store, 0.65, 0.85)
+    history = result.history
+    extra = {
+        "encoder_checkpoint": files.relative(folder / "encoder.pt"),
+        "embeddings_dir": store.embeddings_dir,
+        "finetune": {
+            **options,
+            "batch_size": used["batch_size"],
+            "device": device,
+            "image_size": size,
+            "final_loss": history[-1]["loss"],
+            "train_accuracy": history[-1]["accuracy"],
+            "loss_history": [round(h["loss"], 5) for h in history],
+        },
+    }
+    ctx.cache["finetuned_encoder"] = result.encoder
+    ctx.result["finetune"] = {k: extra["finetune"][k] for k in ("epochs", "batch_size", "device")}
+    return _as_head(result.head, pool.n_classes), pool_arrays(ctx.project, base, embedded), extra
+
+
+def finetuned_arrays(ctx: StepContext, version: ModelVersion) -> PoolArrays:
+    """Pool arrays under a fine-tuned model's encoder; samples imported since it was saved
+    are embedded with it first."""
+    import ssl_pretrain
+
+    store = _embeddings_store(ctx.project, files.absolute(version.checkpoint).parent)
+    encoder = ctx.cache.get("finetuned_encoder")
+    if missing(ctx.project, store):
+        if encoder is None:
+            checkpoint = files.absolute(version.params["encoder_checkpoint"])
+            encoder = ssl_pretrain.load_encoder(checkpoint, device=knobs.device())
+        embedded = _embed_missing(ctx, encoder, store, 0.0, 0.5)
+    else:
+        embedded = embeddings_read(store)
+    return pool_arrays(ctx.project, version.encoder, embedded)
