@@ -12,6 +12,7 @@ from labeling.models import (
     EncoderVersion,
     Job,
     LearningCurvePoint,
+    LoopConfig,
     ModelVersion,
     Prediction,
     QueryBatch,
@@ -102,6 +103,24 @@ def test_a_repeated_finetune_round_writes_one_model(project):
     assert QueryBatch.objects.filter(job=job).count() == 1
     again = np.load(files.absolute(version.checkpoint).parent / "pool_probs.npy")
     np.testing.assert_array_equal(probs, again)
+
+
+def test_a_committee_strategy_gets_a_committee_on_the_fine_tuned_embeddings(project):
+    LoopConfig.objects.filter(project=project).update(strategy="vote_entropy", committee_size=3)
+    label(project, 9)
+    job = run(project, Job.Kind.ROUND, finetune_epochs=1)
+    version = ModelVersion.objects.get(job=job)
+    assert (version.kind, version.params["committee"]) == ("finetune", 3)
+    folder = files.absolute(version.checkpoint).parent
+    committee = heads.load(files.absolute(version.params["committee_checkpoint"]))
+    ids = np.load(folder / "pool_ids.npy")
+    tuned = ssl_pretrain.load_encoder(folder / "encoder.pt")
+    names = dict(Sample.objects.filter(pk__in=ids).values_list("pk", "file"))
+    X = ssl_pretrain.embed(tuned, images_load([names[int(i)] for i in ids], 16))
+    saved = np.load(folder / "pool_committee_probs.npy")
+    assert saved.shape == (3, 45, 3)
+    np.testing.assert_allclose(saved, committee.predict_proba(X), atol=1e-5)
+    assert QueryBatch.objects.get(job=job).strategy == "vote_entropy"
 
 
 def test_later_score_jobs_embed_new_samples_with_the_fine_tuned_encoder(project):

@@ -163,7 +163,9 @@ def run(ctx: StepContext) -> ModelVersion | None:
     members = 0
     if needs_committee(ctx):
         members = int(ctx.config.committee_size)
-        ctx.progress(0.85 if kind == FINETUNE else 0.5, f"training a committee of {members}")
+        ctx.progress(
+            0.85 if kind == FINETUNE else 0.5, f"training a committee of {members}", force=True
+        )
         committee = heads.train_committee(
             X, y, n_classes=n_classes, members=members, kind=member_kind, seed=seed
         )
