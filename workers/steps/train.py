@@ -12,6 +12,8 @@ folder, and scoring, selection and heat maps of that model use them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from labeling.models import EncoderVersion, ModelVersion, Project, Sample
@@ -277,7 +279,7 @@ def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
     images = images_load([names[int(i)] for i in ids], size)
     given = ctx.params
     try:
-        options = {
+        options: dict[str, Any] = {
             "epochs": int(given.get("finetune_epochs", FINETUNE_EPOCHS)),
             "lr": float(given.get("finetune_lr", FINETUNE_LR)),
             "encoder_lr_scale": float(
