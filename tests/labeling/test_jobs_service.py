@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.models import Job
+from labeling.models import Job, LoopConfig
 from labeling.services.jobs import JobConflictError, job_cancel, job_create
 from tests.factories import ProjectFactory
 
@@ -75,3 +75,14 @@ def test_cancel_running_job_asks_it_to_stop(sent):
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
     job = job_cancel(job=job)
     assert job.state == Job.State.RUNNING and job.cancel_requested
+
+
+@pytest.mark.parametrize(("classifier", "queue"), [("finetune", "gpu"), ("linear", "default")])
+def test_a_round_follows_the_projects_classifier(
+    sent, django_capture_on_commit_callbacks, classifier, queue
+):
+    project = ProjectFactory()
+    LoopConfig.objects.create(project=project, classifier=classifier)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_create(project=project, kind=Job.Kind.ROUND)
+    assert sent[0][2] == queue
