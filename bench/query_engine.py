@@ -235,20 +235,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small inputs (a smoke run)")
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    groups = ("uncertainty", "committee", "ranked", "density", "coreset")
+    ap.add_argument(
+        "--only", default=",".join(groups), help=f"comma-separated groups of {', '.join(groups)}"
+    )
     args = ap.parse_args()
+    only = {g.strip() for g in args.only.split(",") if g.strip()}
+    if not only <= set(groups):
+        ap.error(f"--only takes {', '.join(groups)}; got {', '.join(sorted(only - set(groups)))}")
     r = args.repeat
-    if args.quick:
-        bench_uncertainty(100_000, 10, r)
-        bench_committee(5, 20_000, 10, r, 1)
-        bench_ranked(2_000, 128, 20, r, 1)
-        bench_density(2_000, 128, 100_000, r, 1)
-        bench_coreset(10_000, 512, 100, 100)
-    else:
-        bench_uncertainty(1_000_000, 10, r)
-        bench_committee(5, 1_000_000, 10, r, 1)
-        bench_ranked(20_000, 128, 100, r, 1)
-        bench_density(10_000, 128, 1_000_000, r, 1)
-        bench_coreset(100_000, 512, 1_000, 100)
+    runs = {
+        "uncertainty": lambda big: bench_uncertainty(1_000_000 if big else 100_000, 10, r),
+        "committee": lambda big: bench_committee(5, 1_000_000 if big else 20_000, 10, r, 1),
+        "ranked": lambda big: (
+            bench_ranked(20_000, 128, 100, r, 1) if big else bench_ranked(2_000, 128, 20, r, 1)
+        ),
+        "density": lambda big: (
+            bench_density(10_000, 128, 1_000_000, r, 1)
+            if big
+            else bench_density(2_000, 128, 100_000, r, 1)
+        ),
+        "coreset": lambda big: (
+            bench_coreset(100_000, 512, 1_000, 100) if big else bench_coreset(10_000, 512, 100, 100)
+        ),
+    }
+    for group in groups:
+        if group in only:
+            runs[group](not args.quick)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
