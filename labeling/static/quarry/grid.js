@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const Q = window.Quarry;
+  const flash = Q.flash;
   const config = Q.readConfig();
   const $ = (id) => document.getElementById(id);
   const gridEl = $("thumb-grid");
@@ -105,13 +106,6 @@
   });
   window.addEventListener("mouseup", () => { state.dragging = false; });
 
-  function flash(message) {
-    const el = document.createElement("div");
-    el.className = "error";
-    el.textContent = message;
-    $("sync").appendChild(el);
-    setTimeout(() => el.remove(), 6000);
-  }
 
   function take(ids) {
     state.items = state.items.filter((it) => !ids.has(it.sample_id));

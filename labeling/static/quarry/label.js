@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const Q = window.Quarry;
+  const flash = Q.flash;
   const config = Q.readConfig();
   const $ = (id) => document.getElementById(id);
   const root = $("labeler");
@@ -155,13 +156,6 @@
   viewport.addEventListener("dblclick", () => { const item = shown(); if (item) fitView(item); });
   window.addEventListener("resize", () => { const item = shown(); if (item) fitView(item); });
 
-  function flash(message) {
-    const el = document.createElement("div");
-    el.className = "error";
-    el.textContent = message;
-    $("sync").appendChild(el);
-    setTimeout(() => el.remove(), 6000);
-  }
 
   function label(index) {
     if (index < 0 || index >= config.classes.length) return;

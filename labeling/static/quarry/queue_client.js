@@ -216,6 +216,15 @@
     sheet.hidden = force === undefined ? !sheet.hidden : !force;
   }
 
+  // A short-lived error line under the sync status.
+  function flash(message) {
+    const el = document.createElement("div");
+    el.className = "error";
+    el.textContent = message;
+    document.getElementById("sync").appendChild(el);
+    setTimeout(() => el.remove(), 6000);
+  }
+
   window.Quarry = { readConfig, api, preload, Outbox, NetworkError, RequestError, releaseOnLeave,
-                    isTyping, toggleShortcuts, newKey };
+                    isTyping, toggleShortcuts, newKey, flash };
 })();
