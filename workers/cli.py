@@ -21,6 +21,15 @@ def project_get(name_or_id: str) -> Project:
     return project
 
 
+def add_follow_arguments(parser) -> None:
+    """``--wait``, ``--here`` and ``--timeout``: what ``job_follow`` takes from a command."""
+    parser.add_argument("--wait", action="store_true", help="wait for a worker to finish it")
+    parser.add_argument(
+        "--here", action="store_true", help="run it in this process instead of on a worker"
+    )
+    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+
+
 def job_follow(job: Job, write, *, here: bool = False, timeout: float | None = None) -> Job:
     """Run the job in this process (``here``) or wait for a worker to finish it,
     printing its progress; raises CommandError unless it succeeds."""

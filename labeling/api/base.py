@@ -167,3 +167,14 @@ def not_found(request, *args, **kwargs):
     if not request.path.endswith("/"):
         detail += " (API paths end with a slash)"
     return JsonResponse({"detail": detail}, status=404)
+
+
+# The answer of an upload or a CSV label import: one line, the full report, row errors.
+ImportReport = inline_serializer(
+    "ImportReport",
+    {
+        "detail": serializers.CharField(),
+        "report": serializers.DictField(child=serializers.JSONField(), required=False),
+        "errors": serializers.JSONField(required=False),
+    },
+)

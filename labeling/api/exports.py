@@ -9,7 +9,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.access import MANAGERS, project_for
-from labeling.api.base import QuarryApiMixin, check_content_length
+from labeling.api.base import ImportReport, QuarryApiMixin, check_content_length
 from labeling.models import Sample
 from labeling.services.exports import FORMATS, export_filename, export_stream
 from labeling.services.label_import import KINDS, LabelImportError, labels_import_csv
@@ -95,16 +94,6 @@ class LabelImportSerializer(serializers.Serializer):
     )
 
 
-LabelImportReportSerializer = inline_serializer(
-    "LabelImportReport",
-    {
-        "detail": serializers.CharField(),
-        "report": serializers.DictField(child=serializers.JSONField(), required=False),
-        "errors": serializers.JSONField(required=False),
-    },
-)
-
-
 class ProjectLabelImportView(QuarryApiMixin, APIView):
     """Import labels, oracle labels or predictions from CSV; all rows or none."""
 
@@ -112,7 +101,7 @@ class ProjectLabelImportView(QuarryApiMixin, APIView):
 
     @extend_schema(
         request={"multipart/form-data": LabelImportSerializer},
-        responses={201: LabelImportReportSerializer, 400: LabelImportReportSerializer},
+        responses={201: ImportReport, 400: ImportReport},
     )
     def post(self, request, pk):
         project = project_for(request.user, pk, roles=MANAGERS, action="import labels")

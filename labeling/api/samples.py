@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.access import MANAGERS, member_project_ids, parse_id, project_for
-from labeling.api.base import Conflict, QuarryApiMixin, check_content_length
+from labeling.api.base import Conflict, ImportReport, QuarryApiMixin, check_content_length
 from labeling.models import Membership, Sample
 from labeling.selectors.exports import (
     STATES,
@@ -202,16 +201,6 @@ class UploadSerializer(serializers.Serializer):
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
 
-UploadReport = inline_serializer(
-    "UploadReport",
-    {
-        "detail": serializers.CharField(),
-        "report": serializers.DictField(child=serializers.JSONField(), required=False),
-        "errors": serializers.JSONField(required=False),
-    },
-)
-
-
 class ProjectUploadView(QuarryApiMixin, APIView):
     """Upload images or a zip into a project (owners and engineers); answers the import report."""
 
@@ -219,7 +208,7 @@ class ProjectUploadView(QuarryApiMixin, APIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: UploadReport, 400: UploadReport, 409: UploadReport},
+        responses={201: ImportReport, 400: ImportReport, 409: ImportReport},
     )
     def post(self, request, pk):
         from labeling.services.imports import dataset_import

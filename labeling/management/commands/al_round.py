@@ -17,11 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("project", help="project name or id")
         parser.add_argument("--pretrain", action="store_true", help="pretrain and embed first")
-        parser.add_argument("--wait", action="store_true", help="wait for a worker to finish it")
-        parser.add_argument(
-            "--here", action="store_true", help="run it in this process instead of on a worker"
-        )
-        parser.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+        from workers.cli import add_follow_arguments
+
+        add_follow_arguments(parser)
 
     def handle(self, *args, **options):
         from workers.cli import job_follow, project_get

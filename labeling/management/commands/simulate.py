@@ -20,11 +20,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--budget", type=int, default=500, help="labels per run")
         parser.add_argument("--seeds", type=int, default=5, help="runs per strategy")
-        parser.add_argument("--wait", action="store_true", help="wait for a worker to finish it")
-        parser.add_argument(
-            "--here", action="store_true", help="run it in this process instead of on a worker"
-        )
-        parser.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+        from workers.cli import add_follow_arguments
+
+        add_follow_arguments(parser)
 
     def handle(self, *args, **options):
         from labeling.models import SimulationRun
