@@ -6,15 +6,25 @@ training device (random resized crop and horizontal flip, see :mod:`ssl_pretrain
 As in pretraining, CUDA runs the forward pass under bf16 autocast with channels_last
 tensors, and the loss is computed in float32; the CPU stays in float32. For a given seed a
 CPU run is exactly reproducible, and the caller's random generators are left untouched.
+
+With a ``checkpoint_path`` the whole training state (encoder, head, optimizer, schedule,
+torch's random state, history, epoch) is written atomically after every epoch, with a
+fingerprint of the settings, the images, the labels and the starting encoder; ``resume=True``
+continues from it and ends exactly where an uninterrupted CPU run ends, and refuses a
+checkpoint whose fingerprint differs (:class:`CheckpointMismatchError`).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +33,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import crop_flip_augment, to_float
+from .checkpoint import FORMAT, _plain_state, atomic_save, load_checkpoint
 from .data import as_uint8_tensor, resize_pool
 from .train import _place_pool
 
 ProgressFn = Callable[[int, int, float, float], None]
 # Crops keep at least this share of the image: fine-tuning sets are small, views stay close.
 MIN_CROP_SCALE = 0.35
+CHECKPOINT_KIND = "finetune"
+
+
+class CheckpointMismatchError(ValueError):
+    """``resume=True`` found a checkpoint made with other settings, images, labels or
+    starting encoder: continuing from it would not be this run."""
 
 
 @dataclass
@@ -39,6 +56,7 @@ class FinetuneResult:
     encoder: nn.Module
     head: nn.Module
     history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from_epoch: int = 0
 
 
 def _labels(labels: Any, n: int, n_classes: int) -> torch.Tensor:
@@ -108,6 +126,8 @@ def finetune(
     augment: bool = True,
     on_progress: ProgressFn | None = None,
     image_size: int | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> FinetuneResult:
     """Train a copy of ``encoder`` and a new linear head on uint8 ``[n, H, W, 3]`` images
     with integer ``labels`` in ``0..n_classes-1`` (cross-entropy).
@@ -115,11 +135,19 @@ def finetune(
     The head learns at ``lr``, the encoder at ``lr * encoder_lr_scale`` (0 freezes its
     weights; batch-norm statistics still adapt). ``image_size`` defaults to the encoder's
     own input size (else the images' size); images are resized once. ``on_progress(epoch,
-    n_epochs, loss, img_per_s)`` runs after every epoch and may raise to stop. The given
-    encoder is not modified; both returned modules are in eval mode on ``device``.
+    n_epochs, loss, img_per_s)`` runs after every epoch (after the checkpoint is written)
+    and may raise to stop. The given encoder is not modified; both returned modules are in
+    eval mode on ``device``.
+
+    ``checkpoint_path`` receives the training state after every epoch (atomically).
+    ``resume=True`` continues from it when it exists (else starts afresh) and raises
+    :class:`CheckpointMismatchError` when it was made with other settings, images, labels
+    or starting encoder; ``FinetuneResult.resumed_from_epoch`` says where it continued.
     """
     if not isinstance(encoder, nn.Module):
         raise TypeError(f"encoder must be a torch.nn.Module, got {type(encoder).__name__}")
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs a checkpoint_path")
     if isinstance(images, np.ndarray | torch.Tensor) and len(images) == 0:
         raise ValueError("no images to fine-tune on: the labeled set is empty")
     pool = as_uint8_tensor(images)
@@ -133,6 +161,23 @@ def finetune(
     if pool.shape[1] != pool.shape[2] and not (image_size or own_size):
         raise ValueError(
             f"images are {pool.shape[1]}x{pool.shape[2]}; non-square images need image_size"
+        )
+    settings = {
+        "n_classes": int(n_classes),
+        "n_images": int(pool.shape[0]),
+        "image_size": int(size),
+        "epochs": epochs,
+        "batch_size": min(batch_size, int(pool.shape[0])),
+        "lr": float(lr),
+        "encoder_lr_scale": float(encoder_lr_scale),
+        "weight_decay": float(weight_decay),
+        "seed": int(seed),
+        "augment": bool(augment),
+    }
+    checkpoint = None
+    if checkpoint_path is not None:
+        checkpoint = _Checkpoint(
+            Path(checkpoint_path), settings, fingerprint(settings, pool, y, encoder)
         )
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -148,14 +193,90 @@ def finetune(
             y.to(device),
             device=device,
             epochs=epochs,
-            batch_size=min(batch_size, pool.shape[0]),
+            batch_size=settings["batch_size"],
             lr=float(lr),
             encoder_lr=float(lr) * float(encoder_lr_scale),
             weight_decay=float(weight_decay),
             seed=seed,
             views=crop_flip_augment(int(size), min_scale=MIN_CROP_SCALE) if augment else None,
             on_progress=on_progress,
+            checkpoint=checkpoint,
+            resume=resume,
         )
+
+
+def _digest_tensor(digest: Any, tensor: torch.Tensor) -> None:
+    flat = tensor.detach().cpu().contiguous().reshape(-1)
+    digest.update(str((tuple(tensor.shape), str(tensor.dtype))).encode())
+    digest.update(flat.view(torch.uint8).numpy().data)
+
+
+def fingerprint(
+    settings: dict[str, Any], images: torch.Tensor, labels: torch.Tensor, encoder: nn.Module
+) -> str:
+    """SHA-256 of the settings, the uint8 images, the labels and the starting encoder's
+    weights: two runs with the same fingerprint train the same thing."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    _digest_tensor(digest, images)
+    _digest_tensor(digest, labels)
+    for name, value in sorted(encoder.state_dict().items()):
+        digest.update(name.encode())
+        _digest_tensor(digest, value)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Checkpoint:
+    path: Path
+    settings: dict[str, Any]
+    fingerprint: str
+
+    def load(self) -> dict[str, Any]:
+        """The saved state, after checking it belongs to this run."""
+        state = load_checkpoint(self.path)
+        if state.get("kind") != CHECKPOINT_KIND:
+            raise CheckpointMismatchError(
+                f"{self.path} is a {state.get('kind')!r} checkpoint, not a fine-tuning one"
+            )
+        if state.get("fingerprint") != self.fingerprint:
+            saved = state.get("settings") or {}
+            changed = [
+                f"{k} {saved.get(k)!r} -> {v!r}"
+                for k, v in self.settings.items()
+                if saved.get(k) != v
+            ]
+            what = ", ".join(changed) if changed else "the images, labels or starting encoder"
+            raise CheckpointMismatchError(
+                f"checkpoint {self.path} (epoch {state.get('epoch')}) was made for another "
+                f"fine-tuning run ({what}); remove it or do not resume"
+            )
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        atomic_save(
+            {
+                "format": FORMAT,
+                "kind": CHECKPOINT_KIND,
+                "settings": self.settings,
+                "fingerprint": self.fingerprint,
+                **state,
+            },
+            self.path,
+        )
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """Torch's generators only: numpy's and Python's belong to the caller."""
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _optimizer(
@@ -186,6 +307,8 @@ def _train(
     seed: int,
     views: nn.Module | None,
     on_progress: ProgressFn | None,
+    checkpoint: _Checkpoint | None = None,
+    resume: bool = False,
 ) -> FinetuneResult:
     cuda = device.type == "cuda"
     if cuda:
@@ -198,7 +321,17 @@ def _train(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
     )
     history: list[dict[str, Any]] = []
-    for epoch in range(epochs):
+    start_epoch = 0
+    if resume and checkpoint is not None and checkpoint.path.exists():
+        state = checkpoint.load()
+        encoder.load_state_dict(state["encoder"])
+        head.load_state_dict(state["head"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"], device)
+        history = list(state["history"])
+        start_epoch = int(state["epoch"])
+    for epoch in range(start_epoch, epochs):
         shuffle = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         encoder.train()
         head.train()
@@ -233,8 +366,22 @@ def _train(
                 "img_per_s": img_per_s,
             }
         )
+        if checkpoint is not None:
+            checkpoint.save(
+                {
+                    "encoder": _plain_state(encoder),
+                    "head": _plain_state(head),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": _rng_state(device),
+                    "epoch": epoch + 1,
+                    "history": history,
+                }
+            )
         if on_progress is not None:
             on_progress(epoch + 1, epochs, mean_loss, img_per_s)
     encoder.eval()
     head.eval()
-    return FinetuneResult(encoder=encoder, head=head, history=history)
+    return FinetuneResult(
+        encoder=encoder, head=head, history=history, resumed_from_epoch=start_epoch
+    )
