@@ -45,7 +45,13 @@ CHECKPOINT_KIND = "finetune"
 
 class CheckpointMismatchError(ValueError):
     """``resume=True`` found a checkpoint made with other settings, images, labels or
-    starting encoder: continuing from it would not be this run."""
+    starting encoder: continuing from it would not be this run. ``epoch`` is the
+    checkpoint's epoch, ``reason`` says what differs."""
+
+    def __init__(self, message: str, *, epoch: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.reason = reason or message
 
 
 @dataclass
@@ -236,7 +242,8 @@ class _Checkpoint:
         state = load_checkpoint(self.path)
         if state.get("kind") != CHECKPOINT_KIND:
             raise CheckpointMismatchError(
-                f"{self.path} is a {state.get('kind')!r} checkpoint, not a fine-tuning one"
+                f"{self.path} is a {state.get('kind')!r} checkpoint, not a fine-tuning one",
+                reason=f"a {state.get('kind')!r} checkpoint, not a fine-tuning one",
             )
         if state.get("fingerprint") != self.fingerprint:
             saved = state.get("settings") or {}
@@ -248,7 +255,9 @@ class _Checkpoint:
             what = ", ".join(changed) if changed else "the images, labels or starting encoder"
             raise CheckpointMismatchError(
                 f"checkpoint {self.path} (epoch {state.get('epoch')}) was made for another "
-                f"fine-tuning run ({what}); remove it or do not resume"
+                f"fine-tuning run ({what}); remove it or do not resume",
+                epoch=state.get("epoch"),
+                reason=what,
             )
         return state
 

@@ -163,8 +163,9 @@ def test_a_checkpoint_of_another_run_is_refused(toy, tmp_path, change, message) 
         images = images.copy()
         images[0] = np.minimum(images[0].astype(int) + 1, 255).astype(np.uint8)
     options.update(change)
-    with pytest.raises(CheckpointMismatchError, match=message):
+    with pytest.raises(CheckpointMismatchError, match=message) as refused:
         finetune(encoder, images, labels, **options, checkpoint_path=path, resume=True)
+    assert refused.value.epoch == 1 and refused.value.reason in str(refused.value)
     assert path.read_bytes() == before  # refused, untouched
 
 

@@ -7,11 +7,14 @@ known label; without any, on a k-fold cross-validation of the labels.
 With the ``finetune`` classifier a copy of the whole encoder is trained with a linear head
 on the labeled images (:func:`ssl_pretrain.finetune`); the fine-tuned encoder, the head and
 the embeddings of every sample under the fine-tuned encoder are saved in the model's
-folder, and scoring, selection and heat maps of that model use them.
+folder, and scoring, selection and heat maps of that model use them. The fine-tuning state
+is checkpointed every epoch in that folder (``finetune_checkpoint.pt``): a later attempt of
+the same job resumes from it, and it is removed once the model version is saved.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,7 @@ FINETUNE_LR = 1e-3
 FINETUNE_ENCODER_LR_SCALE = 0.1
 EMBED_CHUNK = 2048
 EMBED_BATCH_SIZE = 256
+FINETUNE_CHECKPOINT = "finetune_checkpoint.pt"
 
 
 def needs_committee(ctx: StepContext) -> bool:
@@ -126,6 +130,8 @@ def run(ctx: StepContext) -> ModelVersion | None:
     done = ModelVersion.objects.filter(project=project, job=job).first()
     if done is not None:
         ctx.note(f"model {done.pk} was saved by an earlier attempt of this job")
+        # That attempt may have stopped between saving the model and removing its checkpoint.
+        (files.model_dir(project.pk, job.pk) / FINETUNE_CHECKPOINT).unlink(missing_ok=True)
         _load(ctx, done)
         ctx.cache["model_version"] = done
         return done
@@ -205,6 +211,8 @@ def run(ctx: StepContext) -> ModelVersion | None:
         metrics=scores,
         holdout_accuracy=scores.get("accuracy"),
     )
+    # The model is saved: a later attempt of this job finds it, the fine-tuning state is spent.
+    (folder / FINETUNE_CHECKPOINT).unlink(missing_ok=True)
     ctx.cache.update(model_version=version, head=head, committee=committee)
     accuracy = scores.get("accuracy")
     ctx.result["train"] = {
@@ -255,15 +263,32 @@ def _as_head(linear, n_classes: int):
     return heads.Head(net, kind="linear", n_classes=n_classes, hidden=0)
 
 
+def _saved_finetune(path: Path) -> dict | None:
+    """Settings and epoch of an earlier attempt's fine-tuning checkpoint; an unreadable one
+    is removed (it is rewritten from the start)."""
+    if not path.exists():
+        return None
+    from ssl_pretrain.checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(path)
+    except (ValueError, OSError, RuntimeError, EOFError):
+        path.unlink(missing_ok=True)
+        return None
+    return {"settings": state.get("settings") or {}, "epoch": int(state.get("epoch", 0))}
+
+
 def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
     """Fine-tune a copy of the current encoder with a linear head on the labeled pool
     samples; save both and every sample's fine-tuned embedding under ``folder``.
+    The fine-tuning state is checkpointed every epoch and resumed by a later attempt.
     Returns the head (an ``al_engine`` head), the pool arrays under the fine-tuned
     encoder, and what the model version's params record."""
     import shutil
 
     import ssl_pretrain
     from ssl_pretrain.checkpoint import load_checkpoint
+    from ssl_pretrain.finetune import CheckpointMismatchError
 
     base = ctx.cache.get("encoder_version")
     if base is None or not base.checkpoint:
@@ -289,6 +314,13 @@ def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
         batch_size = int(given.get("finetune_batch_size", FINETUNE_BATCH_SIZE))
     except (TypeError, ValueError) as exc:
         raise JobError(f"fine-tuning settings are not valid: {exc}") from exc
+    checkpoint = folder / FINETUNE_CHECKPOINT
+    saved = _saved_finetune(checkpoint)
+    if saved is not None:
+        # An earlier attempt may have halved the batch size: start from what it used.
+        same = saved["settings"]
+        if all(same.get(k) == v for k, v in options.items()) and same.get("seed") == seed:
+            batch_size = min(batch_size, int(same.get("batch_size") or batch_size))
     used = {"batch_size": batch_size}
 
     def on_progress(epoch: int, n_epochs: int, loss: float, img_per_s: float) -> None:
@@ -300,23 +332,40 @@ def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
 
     def attempt(bs: int):
         used["batch_size"] = bs
-        return ssl_pretrain.finetune(
-            encoder,
-            images,
-            y,
-            n_classes=pool.n_classes,
-            device=device,
-            batch_size=bs,
-            seed=seed,
-            on_progress=on_progress,
-            **options,
-        )
+
+        def train(resume: bool):
+            return ssl_pretrain.finetune(
+                encoder,
+                images,
+                y,
+                n_classes=pool.n_classes,
+                device=device,
+                batch_size=bs,
+                seed=seed,
+                on_progress=on_progress,
+                checkpoint_path=checkpoint,
+                resume=resume,
+                **options,
+            )
+
+        try:
+            return train(resume=True)
+        except CheckpointMismatchError as exc:
+            # Other labels, settings or batch size than the checkpoint's: start afresh.
+            ctx.note(
+                f"fine-tuning starts afresh: the checkpoint of epoch {exc.epoch} was made "
+                f"for another run ({exc.reason})"
+            )
+            checkpoint.unlink(missing_ok=True)
+            return train(resume=False)
 
     ctx.progress(0.05, f"fine-tuning {config.backbone} on {len(y)} labels ({device})", force=True)
     try:
         result = with_batch_backoff(ctx, "finetune", batch_size, 2, attempt)
     except ValueError as exc:
         raise JobError(f"fine-tuning failed: {exc}") from exc
+    if result.resumed_from_epoch:
+        ctx.note(f"resumed fine-tuning from the checkpoint of epoch {result.resumed_from_epoch}")
     ssl_pretrain.save_encoder(result.encoder, folder / "encoder.pt", config=config)
     # An earlier attempt's embeddings came from another fine-tuning: start afresh.
     shutil.rmtree(folder / "embeddings", ignore_errors=True)
@@ -334,6 +383,7 @@ def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
             "final_loss": history[-1]["loss"],
             "train_accuracy": history[-1]["accuracy"],
             "loss_history": [round(h["loss"], 5) for h in history],
+            "resumed_from_epoch": result.resumed_from_epoch,
         },
     }
     ctx.cache["finetuned_encoder"] = result.encoder
