@@ -197,6 +197,10 @@ QUARRY_IMPORT = {
     "max_compression_ratio": env_int("QUARRY_MAX_COMPRESSION_RATIO", 200),
 }
 
+# Predictions of a project's last N model versions are kept whole; older ones are pruned
+# after each scoring (labeling.services.predictions reads it when it runs).
+QUARRY_KEEP_PREDICTION_VERSIONS = env_int("QUARRY_KEEP_PREDICTION_VERSIONS", 3)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
