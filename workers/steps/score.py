@@ -3,6 +3,9 @@
 ``Prediction.score`` is the normalized entropy of the (committee-mean) class
 probabilities: 1 = the model cannot tell the classes apart, 0 = it is certain. The batch
 itself is chosen by the configured strategy, which may weigh more than uncertainty.
+
+Once the rows are written, the predictions of the project's older model versions are pruned
+(:func:`labeling.services.predictions.predictions_prune`, ``QUARRY_KEEP_PREDICTION_VERSIONS``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from labeling.models import ModelVersion, Prediction
+from labeling.services.predictions import predictions_prune
 from workers import files
 from workers.context import StepContext
 from workers.steps import train
@@ -115,10 +119,19 @@ def run(ctx: StepContext) -> int:
         Prediction.objects.bulk_update(
             stale, ["predicted_label", "confidence", "score"], batch_size=WRITE_BATCH
         )
+    written = time.perf_counter()
+    ctx.progress(0.9, "pruning older predictions", force=True)
+    pruned = predictions_prune(project=ctx.project, also_keep=[version.pk])
     ctx.result["score"] = {
         "model_version": version.pk,
         "predictions": len(rows),
         "seconds_probabilities": round(computed - started, 4),
-        "seconds_rows": round(time.perf_counter() - computed, 4),
+        "seconds_rows": round(written - computed, 4),
+        "pruned": {
+            "versions": pruned.versions,
+            "predictions": pruned.predictions,
+            "files": pruned.files,
+            "seconds": round(time.perf_counter() - written, 4),
+        },
     }
     return len(rows)
