@@ -294,12 +294,14 @@ def rank_top(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best pool rows by score (descending), ties broken by ``tie_order``.
 
-    Non-finite scores rank after every finite one. Never builds more than O(N) memory.
+    Non-finite scores rank after every finite one. ``scores`` is overwritten (non-finite and
+    non-pool entries become ``-inf``): callers pass a tensor they own. Never builds more than
+    O(N) memory.
     """
     neg_inf = float("-inf")
-    clean = torch.nan_to_num(scores, nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
+    clean = scores.nan_to_num_(nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
     if not bool(pool.all()):
-        clean = clean.masked_fill(~pool, neg_inf)
+        clean.masked_fill_(~pool, neg_inf)
     n = clean.shape[0]
     vals, idx = torch.topk(clean, min(k + 1, n), sorted=True)
     if k < n and bool(vals[k] == vals[k - 1]):

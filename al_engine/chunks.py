@@ -1,28 +1,62 @@
-"""Row-chunked evaluation: bounded temporaries for any pool size."""
+"""Row-chunked evaluation: bounded temporaries for any pool size, chunks spread over idle CPUs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
+
+from al_engine.threads import MAX_ROW_WORKERS, row_workers
 
 __all__ = ["CHUNK_ROWS", "map_rows", "safe_log", "xlogx"]
 
 CHUNK_ROWS = 1 << 16
 
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(MAX_ROW_WORKERS, thread_name_prefix="al-rows")
+    return _executor
+
 
 def map_rows(
     fn: Callable[..., torch.Tensor], *tensors: torch.Tensor, axis: int = 0, chunk: int = CHUNK_ROWS
 ) -> torch.Tensor:
-    """Apply ``fn`` to row chunks of ``tensors`` (split along ``axis``), concatenating the outputs."""
+    """Apply ``fn`` to row chunks of ``tensors`` (split along ``axis``), concatenating the outputs.
+
+    ``fn`` maps ``b`` rows to an output whose first dimension is ``b``; it must be pure (chunks
+    may run concurrently, see :func:`al_engine.threads.row_workers`).
+    """
     n = tensors[0].shape[axis]
     if n <= chunk:
         return fn(*tensors)
-    parts = [
-        fn(*(t.narrow(axis, start, min(chunk, n - start)) for t in tensors))
-        for start in range(0, n, chunk)
-    ]
-    return torch.cat(parts)
+
+    def rows(start: int) -> torch.Tensor:
+        return fn(*(t.narrow(axis, start, min(chunk, n - start)) for t in tensors))
+
+    first = rows(0)
+    out = first.new_empty((n, *first.shape[1:]))
+    out[: first.shape[0]] = first
+
+    def fill(start: int) -> None:
+        out.narrow(0, start, min(chunk, n - start)).copy_(rows(start))
+
+    def fill_all(starts: range) -> None:
+        for start in starts:
+            fill(start)
+
+    starts = range(chunk, n, chunk)
+    workers = min(row_workers(sum(t.numel() for t in tensors), tensors[0].device), len(starts))
+    if workers <= 1:
+        fill_all(starts)
+    else:  # every ``workers``-th chunk per thread; errors surface here
+        for future in [_pool().submit(fill_all, starts[i::workers]) for i in range(workers)]:
+            future.result()
+    return out
 
 
 def xlogx(p: torch.Tensor) -> torch.Tensor:
@@ -31,5 +65,8 @@ def xlogx(p: torch.Tensor) -> torch.Tensor:
 
 
 def safe_log(p: torch.Tensor) -> torch.Tensor:
-    """``log(p)`` with zeros mapped to the log of the dtype's smallest normal (so ``0 * log 0 = 0``)."""
-    return torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
+    """``log(p)`` with zeros mapped to the log of the dtype's smallest normal (so ``0 * log 0 = 0``).
+
+    One new tensor, then in place: fewer passes over memory than chained out-of-place ops.
+    """
+    return p.clamp_min(torch.finfo(p.dtype).tiny).log_()

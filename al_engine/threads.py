@@ -5,6 +5,10 @@ dominates (a 100-row L-BFGS step is ~10x slower with 2 threads than with 1), and
 oversubscribed CPU (load average >= cores) even large matrix products run faster on one thread.
 ``torch.set_num_threads`` is process-wide: the previous value is restored on exit (the engine runs
 in worker processes, one task at a time).
+
+Element-wise scoring of a large pool is split the other way: row chunks go to a few Python
+threads (torch releases the GIL inside each op), each op on one intra-op thread, so no op waits
+on another thread; see ``row_workers``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["SMALL_ELEMENTS", "cpu_busy", "threads_for"]
+__all__ = ["MAX_ROW_WORKERS", "SMALL_ELEMENTS", "cpu_busy", "row_workers", "threads_for"]
 
 SMALL_ELEMENTS = 1 << 20
+MAX_ROW_WORKERS = 4
 
 
 def cpu_busy() -> bool:
@@ -40,3 +45,16 @@ def threads_for(n_elements: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def row_workers(n_elements: int, device: torch.device) -> int:
+    """Python threads for a chunked element-wise pass: the idle CPUs for a large CPU pass, else 1.
+
+    Only when ops already run on one intra-op thread (inside ``threads_for``), so the two kinds of
+    threading never multiply.
+    """
+    if device.type != "cpu" or n_elements < SMALL_ELEMENTS or torch.get_num_threads() != 1:
+        return 1
+    if cpu_busy():
+        return 1
+    return max(1, min(MAX_ROW_WORKERS, os.cpu_count() or 1))

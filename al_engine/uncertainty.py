@@ -12,6 +12,7 @@ import torch
 from al_engine.base import Inputs, Strategy
 from al_engine.chunks import map_rows, safe_log
 from al_engine.registry import register
+from al_engine.screen import top_k
 
 __all__ = [
     "Entropy",
@@ -53,7 +54,7 @@ def margin(probs: torch.Tensor) -> torch.Tensor:
 
 def neg_xlogx_sum(p: torch.Tensor, dim: int) -> torch.Tensor:
     """``-sum(p log p)`` along ``dim`` with ``0 log 0 = 0`` (probabilities as given)."""
-    return -(p * safe_log(p)).sum(dim=dim)
+    return safe_log(p).mul_(p).sum(dim=dim).neg_()
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
@@ -80,11 +81,30 @@ class RandomSampling(Strategy):
         return picked, scores
 
 
+#: float32 rounding errors summed in one score, for the float32 screen (see al_engine.screen);
+#: least confident is a single max, already as cheap as a float32 copy, so it is not screened
+SCREEN_TERMS = {"margin": lambda c: 2, "entropy": lambda c: c}
+
+
 class _Uncertainty(Strategy):
     needs = frozenset({"probs"})
 
     def _score(self, inputs: Inputs) -> torch.Tensor:
         return UNCERTAINTY[self.name](inputs.probs)
+
+    def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):
+        terms = SCREEN_TERMS.get(self.name)
+        if terms is None:
+            return super()._select_pool(k, inputs, rng)
+        probs = inputs.probs
+        return top_k(
+            UNCERTAINTY[self.name],
+            probs,
+            inputs.pool,
+            k,
+            inputs.tie_rng,
+            terms=terms(probs.shape[1]),
+        )
 
 
 @register

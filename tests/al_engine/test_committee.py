@@ -23,6 +23,7 @@ from tests.al_engine.modal_fakes import (
     committee_probs,
     row_ids,
 )
+from tests.al_engine.paths import PATHS, engine_path
 
 CASES = [
     ("vote_entropy", vote_entropy, vote_entropy_sampling),
@@ -31,17 +32,19 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("name", "measure", "sampling"), CASES)
 @settings(max_examples=30, deadline=None)
 @given(cp=committee_probs(), n_frac=st.floats(0.01, 1.0))
-def test_scores_and_selection_match_modal(name, measure, sampling, cp, n_frac):
+def test_scores_and_selection_match_modal(name, measure, sampling, path, cp, n_frac):
     n_rows = cp.shape[1]
     n = max(1, int(n_frac * n_rows))
     committee, X = committee_of(cp), row_ids(n_rows)
     ref_all = measure(committee, X)
     ref_idx, _ = sampling(committee, X, n_instances=n)
 
-    sel = get_strategy(name).select(n, committee_probs=cp, labeled_mask=np.zeros(n_rows, bool))
+    with engine_path(path):
+        sel = get_strategy(name).select(n, committee_probs=cp, labeled_mask=np.zeros(n_rows, bool))
 
     np.testing.assert_allclose(sel.scores, ref_all[sel.indices], rtol=1e-9, atol=1e-12)
     assert_same_up_to_ties(sel.indices, sel.scores, ref_idx, ref_all)

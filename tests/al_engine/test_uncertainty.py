@@ -17,6 +17,7 @@ from modAL.uncertainty import (
 
 from al_engine import get_strategy
 from tests.al_engine.modal_fakes import assert_same_up_to_ties, fitted, prob_matrices, row_ids
+from tests.al_engine.paths import PATHS, engine_path
 
 # (our name, modAL measure, modAL sampling, our score as a function of modAL's)
 CASES = [
@@ -26,17 +27,19 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("name", "measure", "sampling", "to_ours"), CASES)
 @settings(max_examples=30, deadline=None)
 @given(probs=prob_matrices(), n_frac=st.floats(0.01, 1.0))
-def test_scores_and_selection_match_modal(name, measure, sampling, to_ours, probs, n_frac):
+def test_scores_and_selection_match_modal(name, measure, sampling, to_ours, path, probs, n_frac):
     n_rows = probs.shape[0]
     n = max(1, int(n_frac * n_rows))
     clf, X = fitted(probs), row_ids(n_rows)
     ref_all = to_ours(measure(clf, X))
     ref_idx, _ = sampling(clf, X, n_instances=n)
 
-    sel = get_strategy(name).select(n, probs=probs, labeled_mask=np.zeros(n_rows, bool))
+    with engine_path(path):
+        sel = get_strategy(name).select(n, probs=probs, labeled_mask=np.zeros(n_rows, bool))
 
     # every score equals modAL's measure on the same row
     np.testing.assert_allclose(sel.scores, ref_all[sel.indices], rtol=1e-9, atol=1e-12)

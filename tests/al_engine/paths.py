@@ -1,0 +1,26 @@
+"""Run a test through each of the engine's ranking paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest.mock import patch
+
+from al_engine import chunks, screen
+
+PATHS = ["direct", "screened"]
+
+
+@contextmanager
+def engine_path(name: str) -> Iterator[None]:
+    """``direct``: every row scored in its own dtype, serially. ``screened``: the float32 screen
+    for any pool size, in chunks of 3 rows spread over 2 threads."""
+    if name == "direct":
+        yield
+        return
+    with (
+        patch.object(screen, "SCREEN_MIN_ROWS", 0),
+        patch.object(screen, "SCREEN_CHUNK", 3),
+        patch.object(chunks, "row_workers", lambda n_elements, device: 2),
+    ):
+        yield
