@@ -125,7 +125,13 @@ def measure(args) -> None:
     submit_url = reverse("api:queue-submit", args=[project.pk])
     timings: dict[str, list[float]] = {"next": [], "submit": []}
     cpu: dict[str, list[float]] = {"next": [], "submit": []}
+    profiler = None
     for i in range(args.warmup + args.calls):
+        if args.profile and i == args.warmup:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
         c0, t0 = time.process_time(), time.perf_counter()
         response = client.post(next_url, {"count": 5}, content_type="application/json")
         t1, c1 = time.perf_counter(), time.process_time()
@@ -147,6 +153,12 @@ def measure(args) -> None:
             timings["submit"].append((t3 - t2) * 1000)
             cpu["next"].append((c1 - c0) * 1000)
             cpu["submit"].append((c3 - c2) * 1000)
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        print(f"== where the web process spends its CPU ({args.calls} next + submit pairs)")
+        pstats.Stats(profiler).sort_stats(args.profile).print_stats(30)
     print(
         f"{connection.vendor}: {args.samples:,} samples ({args.labeled:,} labeled), "
         f"label budget {args.budget or 'none'}, built in {built:.0f} s; "
@@ -181,6 +193,8 @@ def run_child(backend: str, args) -> int:
         "--warmup",
         str(args.warmup),
     ]
+    if args.profile:
+        cmd += ["--profile", args.profile]
     if args.budget:
         cmd += ["--budget", str(args.budget)]
     with tempfile.TemporaryDirectory(prefix="quarry-bench-") as var:
@@ -217,6 +231,11 @@ def main() -> None:
         type=int,
         default=None,
         help="give the project a label budget (checked per call)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["tottime", "cumulative"],
+        help="also print a cProfile of the timed calls (CPU time), sorted this way",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

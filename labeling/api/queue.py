@@ -10,6 +10,7 @@ so it can be changed (changing is a ``submit`` for that sample). Every endpoint 
 from __future__ import annotations
 
 from django.db import IntegrityError
+from django.db.models import F
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -81,6 +82,7 @@ class QueueApi(QuarryApiMixin, APIView):
         project = (
             Project.objects.filter(pk=project_id, memberships__user=self.request.user)
             .select_related("loop_config")
+            .annotate(member_id=F("memberships__user_id"), member_role=F("memberships__role"))
             .first()
         )
         if project is None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Subquery
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -55,6 +55,9 @@ class SubmitResult:
 
 
 def _require_member(project: Project, user: AbstractBaseUser) -> str:
+    # a project loaded through ``for_member`` already carries the user's role
+    if getattr(project, "member_id", None) == user.pk and project.member_role:
+        return project.member_role
     role = (
         Membership.objects.filter(project=project, user_id=user.pk)
         .values_list("role", flat=True)
@@ -272,14 +275,21 @@ def annotation_submit(
 
 
 def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:
-    if key:
-        replay = _replay(key, user, sample_id)
-        if replay:
-            return replay
     item = (
         QueueItem.objects.select_for_update().filter(project=project, sample_id=sample_id).first()
     )
-    existing = Annotation.objects.filter(sample_id=sample_id, annotator=user).first()
+    # read under the item's lock: the user's label of this sample and the key's earlier
+    # submission, in one query
+    mine = Q(sample_id=sample_id, annotator=user)
+    found = list(Annotation.objects.filter(mine | Q(idempotency_key=key) if key else mine)[:2])
+    done = next((a for a in found if key and a.idempotency_key == key), None)
+    if done is not None:
+        if done.annotator_id != user.pk or done.sample_id != sample_id:
+            raise QueueError("this idempotency key was used for another submission")
+        return SubmitResult(annotation=done, created=False, replayed=True)
+    existing = next(
+        (a for a in found if a.sample_id == sample_id and a.annotator_id == user.pk), None
+    )
     if existing is not None:
         if existing.label != label or key:
             existing.label = label

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labeling.models import Job, LoopConfig, ModelVersion, Project
+from labeling.models import Job, ModelVersion, Project
 from labeling.selectors.labels import labeled_count
 from labeling.services.jobs import TRAINING_LOCK, JobConflictError, job_create
 
@@ -37,12 +37,17 @@ def round_maybe_trigger(*, project: Project) -> Job | None:
     Debounced by the database: while a training-type job is queued or running the
     project's lock refuses another, and this returns None. Called after each label.
     """
-    project.refresh_from_db(fields=["status"])
-    config = LoopConfig.objects.filter(project=project).first()
-    if config is None or not config.retrain_every or project.status == Project.Status.DONE:
+    fresh = (
+        Project.objects.filter(pk=project.pk).values("status", "loop_config__retrain_every").first()
+    )
+    if fresh is None:
+        return None
+    project.status = fresh["status"]
+    every = fresh["loop_config__retrain_every"]
+    if not every or project.status == Project.Status.DONE:
         return None
     labeled = labeled_count(project=project)
-    if labeled - labels_at_last_round(project=project) < config.retrain_every:
+    if labeled - labels_at_last_round(project=project) < every:
         return None
     if Job.objects.filter(
         project=project, lock=TRAINING_LOCK, state__in=Job.ACTIVE_STATES
