@@ -151,3 +151,13 @@ def test_a_checkpoint_left_behind_a_saved_model_is_removed(project, calls):
     assert run_job(job.pk) == "succeeded"
     assert not checkpoint.exists()
     assert len(calls) == 1 and ModelVersion.objects.count() == 1
+
+
+def test_an_unreadable_checkpoint_is_replaced(project, calls):
+    label(project, 9)
+    job, checkpoint = _round(project)
+    checkpoint.write_bytes(b"half a file")
+    assert run_job(job.pk) == "succeeded"
+    assert [c["epochs"] for c in calls] == [[1, 2, 3]]
+    assert ModelVersion.objects.get().params["finetune"]["resumed_from_epoch"] == 0
+    assert not checkpoint.exists()

@@ -268,11 +268,13 @@ def _saved_finetune(path: Path) -> dict | None:
     is removed (it is rewritten from the start)."""
     if not path.exists():
         return None
+    import pickle
+
     from ssl_pretrain.checkpoint import load_checkpoint
 
     try:
         state = load_checkpoint(path)
-    except (ValueError, OSError, RuntimeError, EOFError):
+    except (ValueError, OSError, RuntimeError, EOFError, pickle.UnpicklingError):
         path.unlink(missing_ok=True)
         return None
     return {"settings": state.get("settings") or {}, "epoch": int(state.get("epoch", 0))}
