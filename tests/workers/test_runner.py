@@ -49,6 +49,18 @@ def test_pretrain_job_saves_an_encoder_and_embeds_every_sample(project):
     assert job.result["embed"] == {"encoder": encoder.pk, "new": 60, "total": 60}
 
 
+def test_an_unreadable_pretraining_checkpoint_is_replaced(project):
+    job = job_create(project=project, kind=Job.Kind.PRETRAIN, params={"round": False})
+    checkpoint = files.encoder_dir(project.pk, job.pk) / "checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.write_bytes(b"half a file")  # a crash in the middle of a non-atomic copy
+    assert run_job(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert not any("resuming" in note for note in job.result.get("notes", []))
+    assert EncoderVersion.objects.get(project=project).job_id == job.pk
+    assert checkpoint.stat().st_size > 1000
+
+
 def test_a_delivery_for_a_job_someone_holds_does_nothing(project, fast_lease):
     job = job_create(project=project, kind=Job.Kind.ROUND)
     assert job_claim(job_id=job.pk, owner="another-worker")

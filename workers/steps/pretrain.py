@@ -21,13 +21,18 @@ OVERRIDABLE = ("method", "backbone", "epochs", "batch_size", "lr", "seed", "imag
 
 
 def _saved_state(path: Path) -> dict | None:
+    """Settings and epoch of an earlier attempt's checkpoint; an unreadable one is removed (the
+    run starts afresh instead of failing every attempt)."""
     if not path.exists():
         return None
+    import pickle
+
     from ssl_pretrain.checkpoint import load_checkpoint
 
     try:
         state = load_checkpoint(path)
-    except (ValueError, OSError, RuntimeError):
+    except (ValueError, OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        path.unlink(missing_ok=True)
         return None
     return {"config": state.get("config", {}), "epoch": int(state.get("epoch", 0))}
 
