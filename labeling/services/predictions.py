@@ -8,7 +8,8 @@ Of every older version only the rows that are still some sample's newest predict
 those are what the label view's suggestion, the undo payload and the review queue show
 for samples labeled since (``selectors.queue_items.latest_predictions``), so pruning never
 changes what a page, the API or an export reads. The older versions lose their heat-map
-PNGs with their rows, and the pool probabilities the scoring step saved next to their head.
+PNGs with their rows, the pool probabilities the scoring step saved next to their head, and
+a fine-tuned model's pool embeddings (only the current model's are read; its encoder stays).
 ``ModelVersion`` rows, their metrics and learning-curve points are never touched.
 
 Rows go in batches of ``batch_size`` ids, each its own short statement (SQLite's single
@@ -33,6 +34,8 @@ KEEP_DEFAULT = 3
 DELETE_BATCH = 2000
 # Written next to a model's head by workers.steps.score.
 POOL_FILES = ("pool_ids.npy", "pool_probs.npy", "pool_committee_probs.npy")
+# Written next to a fine-tuned model's head by workers.steps.train (part-*.npy, part-*.ids.npy).
+EMBEDDINGS_DIR = "embeddings"
 
 
 @dataclass
@@ -94,7 +97,9 @@ def predictions_prune(
         deleted, heatmaps = _delete_superseded(version_id, batch_size)
         paths = [_media(name) for name in heatmaps]
         if checkpoint:
-            paths += [_media(checkpoint).parent / name for name in POOL_FILES]
+            folder = _media(checkpoint).parent
+            paths += [folder / name for name in POOL_FILES]
+            paths += sorted((folder / EMBEDDINGS_DIR).glob("part-*.npy"))
         paths = [path for path in paths if path.exists()]
         if paths:
             # After the deletions commit (at once outside a transaction): a rolled-back
@@ -137,7 +142,7 @@ def _unlink(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
         folders.add(path.parent)
     for folder in folders:  # a pruned version's heat-map folder, once empty
-        if folder.name.startswith("model-"):
+        if folder.name.startswith("model-") or folder.name == EMBEDDINGS_DIR:
             try:
                 os.rmdir(folder)
             except OSError:

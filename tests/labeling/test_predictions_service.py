@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from labeling.models import LearningCurvePoint, ModelVersion, Prediction
 from labeling.selectors.exports import export_rows, latest_model_version_id, sample_table
 from labeling.selectors.queue_items import latest_predictions
-from labeling.services.predictions import POOL_FILES, predictions_prune
+from labeling.services.predictions import EMBEDDINGS_DIR, POOL_FILES, predictions_prune
 from tests.factories import ProjectFactory, SampleFactory
 
 
@@ -113,6 +113,28 @@ def test_after_five_versions_only_the_last_two_keep_predictions(
     with django_capture_on_commit_callbacks(execute=True):
         again = predictions_prune(project=project, keep=2)
     assert (again.versions, again.predictions, again.files) == ([], 0, 0)
+
+
+def test_a_pruned_fine_tuned_model_loses_its_pool_embeddings_but_not_its_encoder(
+    project, samples, media, django_capture_on_commit_callbacks
+):
+    versions = [_version(project, media, n, samples) for n in range(1, 4)]
+    folders = [media / Path(v.checkpoint).parent for v in versions]
+    for folder in folders:
+        (folder / "encoder.pt").write_bytes(b"x")
+        (folder / EMBEDDINGS_DIR).mkdir()
+        for part in ("part-00000.npy", "part-00000.ids.npy"):
+            (folder / EMBEDDINGS_DIR / part).write_bytes(b"x")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = predictions_prune(project=project, keep=2)
+    assert report.files == len(POOL_FILES) + 2
+    assert not (folders[0] / EMBEDDINGS_DIR).exists()
+    assert (folders[0] / "encoder.pt").is_file() and (folders[0] / "head.pt").is_file()
+    for folder in folders[1:]:
+        assert sorted(p.name for p in (folder / EMBEDDINGS_DIR).iterdir()) == [
+            "part-00000.ids.npy",
+            "part-00000.npy",
+        ]
 
 
 def test_a_samples_newest_prediction_stays_for_the_pages_that_show_it(project, samples, media):
