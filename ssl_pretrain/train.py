@@ -1,9 +1,11 @@
 """The pretraining loop: per-sample augmentation on the device, atomic per-epoch checkpoints,
 exact resume, and DDP when ``torch.distributed`` is initialized (``torchrun``).
 
-On CUDA the forward pass runs under bf16 autocast (methods compute their loss in float32),
-the model and batches are channels_last, and ``config.compile`` compiles the encoder.
-On CPU everything stays float32 (bf16 is far slower on CPUs without AMX).
+On every device the model and batches are channels_last (oneDNN on CPU and cuDNN on CUDA run
+their NHWC convolutions without reordering every activation) and ``config.compile`` compiles
+the encoder. On CUDA the forward pass runs under bf16 autocast (methods compute their loss in
+float32). On CPU everything stays float32 (bf16 is far slower on CPUs without AMX) and the
+optimizer is the fused one (one pass over the parameters instead of several per tensor).
 """
 
 from __future__ import annotations
@@ -58,9 +60,12 @@ def make_optimizer(method: Method, config: PretrainConfig) -> torch.optim.Optimi
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
     groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+    # The fused CPU kernels do the same update in one pass (about 3x less time than the default
+    # per-tensor loop on CPU); CUDA keeps torch's default (foreach), which is what was measured.
+    fused = all(p.device.type == "cpu" for p in decay + no_decay) or None
     if method.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
-    return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), fused=fused)
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9, fused=fused)
 
 
 def lr_lambda(config: PretrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -181,9 +186,7 @@ def _train(
     time_budget_s: float | None = None,
 ) -> PretrainResult:
     cuda = device.type == "cuda"
-    method = method.to(device)
-    if cuda:
-        method = method.to(memory_format=torch.channels_last)
+    method = method.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(method, config)
     clock = _Clock(time_budget_s)
     schedule = lr_lambda(config, steps_per_epoch) if time_budget_s is None else clock.lr_factor
@@ -224,9 +227,8 @@ def _train(
         steps_done = 0
         for step in range(steps_per_epoch):
             idx = order[step * local_batch : (step + 1) * local_batch]
+            # [n, H, W, 3] uint8 -> float [n, 3, H, W] whose memory is already channels_last.
             x = to_float(pool[idx.to(pool.device)].to(device, non_blocking=True))
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
                 loss = model(x)
             optimizer.zero_grad(set_to_none=True)

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from ssl_pretrain import PretrainConfig, pretrain
+from ssl_pretrain.augment import to_float
 from ssl_pretrain.checkpoint import load_checkpoint
+from ssl_pretrain.train import build_method, make_optimizer
 
 CONFIG = PretrainConfig(method="simclr", backbone="cnn_small", epochs=3, batch_size=8, seed=3)
 
@@ -116,3 +118,49 @@ def test_time_budget_stops_mid_epoch(toy: tuple[np.ndarray, np.ndarray]) -> None
         pretrain(config, toy[0], time_budget_s=10.0, checkpoint_path="x.pt", resume=True)
     with pytest.raises(ValueError, match="time_budget_s must be > 0"):
         pretrain(config, toy[0], time_budget_s=0)
+
+
+@pytest.mark.parametrize("method", ["simclr", "byol"])
+def test_cpu_fast_path_takes_the_plain_paths_step(
+    toy: tuple[np.ndarray, np.ndarray], method: str
+) -> None:
+    """channels_last + the fused optimizer (the CPU defaults) take the step that a contiguous
+    model with torch's per-tensor SGD takes, up to float32 rounding. Rounding alone moves this
+    toy step by up to ~0.3% (a ReLU input within rounding of 0 flips), against either path run
+    in float64; a wrong layout, lr or weight decay would move it by far more than the 1% allowed.
+    """
+    config = PretrainConfig(method=method, backbone="resnet18", epochs=1, batch_size=8, seed=0)
+    torch.manual_seed(0)
+    fast = build_method(config, 16).to(memory_format=torch.channels_last)
+    fast_opt = make_optimizer(fast, config)
+    torch.manual_seed(0)
+    plain = build_method(config, 16)
+    params = dict(plain.named_parameters())
+    names = {id(p): n for n, p in fast.named_parameters()}
+    plain_opt = torch.optim.SGD(
+        [
+            dict(g, params=[params[names[id(p)]] for p in g["params"]], fused=None, foreach=False)
+            for g in fast_opt.param_groups
+        ]
+    )
+    assert all(g["fused"] for g in fast_opt.param_groups)
+    assert fast.encoder.trunk.net.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    x = to_float(torch.from_numpy(toy[0][:8]))
+    start = _state(plain)
+    losses = []
+    for model, opt in ((fast, fast_opt), (plain, plain_opt)):
+        torch.manual_seed(1)  # the same augmentations on both sides
+        loss = model(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        model.after_step(0.5)
+        losses.append(loss.item())
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    a, b = fast.state_dict(), plain.state_dict()
+    floats = [k for k in start if start[k].is_floating_point()]
+    step_a = torch.cat([(a[k] - start[k]).flatten() for k in floats])
+    step_b = torch.cat([(b[k] - start[k]).flatten() for k in floats])
+    assert step_b.norm() > 0
+    assert (step_a - step_b).norm() <= 1e-2 * step_b.norm()
+    assert all(torch.equal(a[k], b[k]) for k in start if k not in floats)
