@@ -9,7 +9,7 @@ import torch
 
 from al_engine.threads import MAX_ROW_WORKERS, row_workers
 
-__all__ = ["CHUNK_ROWS", "map_rows", "safe_log", "xlogx"]
+__all__ = ["CHUNK_ROWS", "map_rows", "run_chunks", "safe_log", "xlogx"]
 
 CHUNK_ROWS = 1 << 16
 
@@ -23,39 +23,49 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
+def run_chunks(
+    fn: Callable[[int, int], None], n: int, chunk: int, n_elements: int, device: torch.device
+) -> None:
+    """Call ``fn(start, stop)`` for every chunk of ``range(n)``, on the row workers when the
+    pass is large (see :func:`al_engine.threads.row_workers`); ``fn`` writes its own output."""
+    starts = range(0, n, chunk)
+    workers = min(row_workers(n_elements, device), len(starts))
+
+    def run_all(part: range) -> None:
+        for start in part:
+            fn(start, min(start + chunk, n))
+
+    if workers <= 1:
+        run_all(starts)
+    else:  # every ``workers``-th chunk per thread; errors surface here
+        for future in [_pool().submit(run_all, starts[i::workers]) for i in range(workers)]:
+            future.result()
+
+
 def map_rows(
     fn: Callable[..., torch.Tensor], *tensors: torch.Tensor, axis: int = 0, chunk: int = CHUNK_ROWS
 ) -> torch.Tensor:
     """Apply ``fn`` to row chunks of ``tensors`` (split along ``axis``), concatenating the outputs.
 
     ``fn`` maps ``b`` rows to an output whose first dimension is ``b``; it must be pure (chunks
-    may run concurrently, see :func:`al_engine.threads.row_workers`).
+    may run concurrently, see :func:`run_chunks`).
     """
     n = tensors[0].shape[axis]
     if n <= chunk:
         return fn(*tensors)
 
-    def rows(start: int) -> torch.Tensor:
-        return fn(*(t.narrow(axis, start, min(chunk, n - start)) for t in tensors))
+    def rows(start: int, stop: int) -> torch.Tensor:
+        return fn(*(t.narrow(axis, start, stop - start) for t in tensors))
 
-    first = rows(0)
+    first = rows(0, chunk)
     out = first.new_empty((n, *first.shape[1:]))
-    out[: first.shape[0]] = first
+    out[:chunk] = first
 
-    def fill(start: int) -> None:
-        out.narrow(0, start, min(chunk, n - start)).copy_(rows(start))
+    def fill(start: int, stop: int) -> None:
+        if start:
+            out[start:stop] = rows(start, stop)
 
-    def fill_all(starts: range) -> None:
-        for start in starts:
-            fill(start)
-
-    starts = range(chunk, n, chunk)
-    workers = min(row_workers(sum(t.numel() for t in tensors), tensors[0].device), len(starts))
-    if workers <= 1:
-        fill_all(starts)
-    else:  # every ``workers``-th chunk per thread; errors surface here
-        for future in [_pool().submit(fill_all, starts[i::workers]) for i in range(workers)]:
-            future.result()
+    run_chunks(fill, n, chunk, sum(t.numel() for t in tensors), tensors[0].device)
     return out
 
 
