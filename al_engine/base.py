@@ -6,12 +6,14 @@ A subclass owns only the math: either ``_score`` (one score per row, the base ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from al_engine.chunks import map_rows, run_chunks
 from al_engine.threads import threads_for
 from al_engine.validation import validate_params
 
@@ -289,6 +291,71 @@ def tie_order(candidates: np.ndarray, rng: np.random.Generator | None) -> np.nda
     return rng.permutation(candidates.shape[0])
 
 
+#: rows per chunk when cleaning and ranking a score vector: bounded temporaries (a top-k over
+#: one large vector allocates a buffer of its size, page-faulted in on every call)
+RANK_CHUNK = 1 << 17
+
+
+def _clean_top(
+    score_rows: Callable[[int, int], torch.Tensor],
+    n: int,
+    pool: torch.Tensor,
+    k: int,
+    *,
+    chunk: int = RANK_CHUNK,
+    n_elements: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` best pool rows (values and rows, best first) of the scores that
+    ``score_rows(start, stop)`` returns chunk by chunk (a tensor it may overwrite: non-finite
+    and non-pool scores become ``-inf`` in place). Chunks run on the row workers; the global
+    top k lies in the union of the chunks' top k."""
+    neg_inf = float("-inf")
+    masked = not bool(pool.all())
+    tops: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def one(start: int, stop: int) -> None:
+        part = score_rows(start, stop).nan_to_num_(nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
+        if masked:
+            part.masked_fill_(~pool[start:stop], neg_inf)
+        vals, idx = torch.topk(part, min(k, stop - start), sorted=False)
+        tops[start] = (vals, idx + start)
+
+    run_chunks(one, n, chunk, max(n, n_elements), pool.device)
+    vals = torch.cat([tops[start][0] for start in sorted(tops)])
+    rows = torch.cat([tops[start][1] for start in sorted(tops)])
+    best, where = torch.topk(vals, k, sorted=True)
+    return best, rows[where]
+
+
+def _ordered(cand: np.ndarray, cand_val: np.ndarray, k: int, rng: np.random.Generator | None):
+    order = np.lexsort((cand, tie_order(cand, rng), -cand_val))[:k]
+    return cand[order], cand_val[order]
+
+
+def rank_measure(
+    measure: Callable[[torch.Tensor], torch.Tensor],
+    data: torch.Tensor,
+    pool: torch.Tensor,
+    k: int,
+    rng: np.random.Generator | None,
+    *,
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rank_top(measure(data), pool, k, rng)`` without a score vector for the whole pool:
+    each chunk of rows is scored and ranked where it lies (on the row workers). Only when
+    ties straddle the cut, or fewer than k rows score finitely, is the full vector built."""
+    n = data.shape[0]
+    if k >= n:
+        return rank_top(measure(data), pool, k, rng)
+    vals, idx = _clean_top(
+        lambda a, b: measure(data[a:b]), n, pool, k + 1, chunk=chunk, n_elements=data.numel()
+    )
+    if bool(vals[k] == vals[k - 1]) or not bool(torch.isfinite(vals[k - 1])):
+        return rank_top(map_rows(measure, data, chunk=chunk), pool, k, rng)
+    cand = idx[:k].cpu().numpy()
+    return _ordered(cand, vals[:k].cpu().numpy().astype(np.float64), k, rng)
+
+
 def rank_top(
     scores: torch.Tensor, pool: torch.Tensor, k: int, rng: np.random.Generator | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -299,23 +366,17 @@ def rank_top(
     O(N) memory.
     """
     neg_inf = float("-inf")
-    clean = scores.nan_to_num_(nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
-    if not bool(pool.all()):
-        clean.masked_fill_(~pool, neg_inf)
-    n = clean.shape[0]
-    vals, idx = torch.topk(clean, min(k + 1, n), sorted=True)
+    n = scores.shape[0]
+    vals, idx = _clean_top(lambda a, b: scores[a:b], n, pool, min(k + 1, n))
+    clean = scores
     if k < n and bool(vals[k] == vals[k - 1]):
         # ties straddle the cut: take every row tied with the k-th value as a candidate
         thr = vals[k - 1]
-        keep = clean >= thr if thr > neg_inf else clean > neg_inf
-        idx = torch.nonzero(keep).squeeze(1)
+        idx = torch.nonzero(clean >= thr if thr > neg_inf else clean > neg_inf).squeeze(1)
     else:
-        idx = idx[:k]
-        idx = idx[clean[idx] > neg_inf]
+        idx = idx[:k][vals[:k] > neg_inf]
     cand = idx.cpu().numpy()
-    cand_val = clean[idx].cpu().numpy().astype(np.float64)
-    order = np.lexsort((cand, tie_order(cand, rng), -cand_val))[:k]
-    out_idx, out_val = cand[order], cand_val[order]
+    out_idx, out_val = _ordered(cand, clean[idx].cpu().numpy().astype(np.float64), k, rng)
     if out_idx.shape[0] < k:
         rest = torch.nonzero(pool & (clean == neg_inf)).squeeze(1).cpu().numpy()
         rest = rest[np.argsort(tie_order(rest, rng), kind="stable")][: k - out_idx.shape[0]]

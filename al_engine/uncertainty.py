@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from al_engine.base import Inputs, Strategy
-from al_engine.chunks import map_rows, safe_log
+from al_engine.base import Inputs, Strategy, rank_measure
+from al_engine.chunks import CHUNK_ROWS, map_rows, safe_log
 from al_engine.registry import register
 from al_engine.screen import top_k
 
@@ -94,9 +94,11 @@ class _Uncertainty(Strategy):
 
     def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):
         terms = SCREEN_TERMS.get(self.name)
-        if terms is None:
-            return super()._select_pool(k, inputs, rng)
         probs = inputs.probs
+        if terms is None:
+            return rank_measure(
+                UNCERTAINTY[self.name], probs, inputs.pool, k, inputs.tie_rng, chunk=CHUNK_ROWS
+            )
         return top_k(
             UNCERTAINTY[self.name],
             probs,
