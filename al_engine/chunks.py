@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,12 +15,13 @@ __all__ = ["CHUNK_ROWS", "map_rows", "run_chunks", "safe_log", "xlogx"]
 CHUNK_ROWS = 1 << 16
 
 _executor: ThreadPoolExecutor | None = None
+_PREFIX = "al-rows"
 
 
 def _pool() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(MAX_ROW_WORKERS, thread_name_prefix="al-rows")
+        _executor = ThreadPoolExecutor(MAX_ROW_WORKERS, thread_name_prefix=_PREFIX)
     return _executor
 
 
@@ -30,6 +32,8 @@ def run_chunks(
     pass is large (see :func:`al_engine.threads.row_workers`); ``fn`` writes its own output."""
     starts = range(0, n, chunk)
     workers = min(row_workers(n_elements, device), len(starts))
+    if threading.current_thread().name.startswith(_PREFIX):
+        workers = 1  # a chunk of an outer pass: the workers are busy with its siblings
 
     def run_all(part: range) -> None:
         for start in part:

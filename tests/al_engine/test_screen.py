@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,19 @@ def test_rows_the_float32_score_puts_below_the_cut_are_still_found(allowed, monk
         monkeypatch.setattr(screen, "TERM_ERROR", 0.0)
     got = screen.top_k(_erring_measure, data, torch.ones(n, dtype=torch.bool), 50, None, terms=1)
     assert (got[0].tolist() == want[0].tolist()) is allowed
+
+
+def test_a_chunked_pass_inside_a_chunk_runs_serially_instead_of_waiting_on_itself(monkeypatch):
+    # every worker busy with an outer chunk: an inner pass queued behind them would never run
+    monkeypatch.setattr(chunks, "row_workers", lambda n_elements, device: threads.MAX_ROW_WORKERS)
+    x = torch.randn(64, 5, dtype=torch.float64)
+
+    def inner(t):  # every outer chunk starts its own chunked pass
+        return chunks.map_rows(lambda u: u.sum(dim=1), t, chunk=2)
+
+    result = {}
+    runner = threading.Thread(target=lambda: result.update(got=chunks.map_rows(inner, x, chunk=8)))
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "the nested pass deadlocked"
+    assert torch.allclose(result["got"], x.sum(dim=1))
