@@ -82,8 +82,9 @@ class RandomSampling(Strategy):
 
 
 #: float32 rounding errors summed in one score, for the float32 screen (see al_engine.screen);
-#: least confident is a single max, already as cheap as a float32 copy, so it is not screened
-SCREEN_TERMS = {"margin": lambda c: 2, "entropy": lambda c: c}
+#: margin (a top-2 pass) and least confident (a single max) gain nothing from float32 and are
+#: scored and ranked chunk by chunk instead (``rank_measure``)
+SCREEN_TERMS = {"entropy": lambda c: c}
 
 
 class _Uncertainty(Strategy):
