@@ -199,7 +199,7 @@ def finetune(
             y.to(device),
             device=device,
             epochs=epochs,
-            batch_size=settings["batch_size"],
+            batch_size=int(settings["batch_size"]),
             lr=float(lr),
             encoder_lr=float(lr) * float(encoder_lr_scale),
             weight_decay=float(weight_decay),

@@ -186,7 +186,7 @@ def _train(
     time_budget_s: float | None = None,
 ) -> PretrainResult:
     cuda = device.type == "cuda"
-    method = method.to(device, memory_format=torch.channels_last)
+    method = method.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(method, config)
     clock = _Clock(time_budget_s)
     schedule = lr_lambda(config, steps_per_epoch) if time_budget_s is None else clock.lr_factor
