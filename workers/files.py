@@ -60,3 +60,21 @@ def npy_save(path: Path, array: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def earlier_checkpoint(path: Path, settings_key: str) -> dict | None:
+    """``{"settings": ..., "epoch": ...}`` of a training checkpoint an earlier attempt left at
+    ``path`` (its settings stored under ``settings_key``), or None. An unreadable one is removed,
+    so the run starts afresh instead of failing on every attempt."""
+    if not path.exists():
+        return None
+    import pickle
+
+    from ssl_pretrain.checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(path)
+    except (ValueError, OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        path.unlink(missing_ok=True)
+        return None
+    return {"settings": state.get(settings_key) or {}, "epoch": int(state.get("epoch", 0))}

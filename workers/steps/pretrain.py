@@ -6,8 +6,6 @@ of the same job (after a crash or ``kill -9``) resumes from it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from labeling.models import EncoderVersion, Sample
 from workers import config as knobs
 from workers import files
@@ -18,23 +16,6 @@ from workers.pool import image_size_for, images_load
 # Contrastive methods need negatives in a batch: OOM halving stops here.
 MIN_BATCH_SIZE = 8
 OVERRIDABLE = ("method", "backbone", "epochs", "batch_size", "lr", "seed", "image_size", "schedule")
-
-
-def _saved_state(path: Path) -> dict | None:
-    """Settings and epoch of an earlier attempt's checkpoint; an unreadable one is removed (the
-    run starts afresh instead of failing every attempt)."""
-    if not path.exists():
-        return None
-    import pickle
-
-    from ssl_pretrain.checkpoint import load_checkpoint
-
-    try:
-        state = load_checkpoint(path)
-    except (ValueError, OSError, RuntimeError, EOFError, pickle.UnpicklingError):
-        path.unlink(missing_ok=True)
-        return None
-    return {"config": state.get("config", {}), "epoch": int(state.get("epoch", 0))}
 
 
 def run(ctx: StepContext) -> EncoderVersion:
@@ -74,13 +55,13 @@ def run(ctx: StepContext) -> EncoderVersion:
     images = images_load([name for _, name in rows], size)
     folder = files.encoder_dir(project.pk, job.pk)
     checkpoint = folder / "checkpoint.pt"
-    saved = _saved_state(checkpoint)
+    saved = files.earlier_checkpoint(checkpoint, "config")
     start_epoch = 0
     if saved is not None:
         # An earlier attempt may have halved the batch size: keep what it used.
-        same = {k: v for k, v in saved["config"].items() if k != "batch_size"}
+        same = {k: v for k, v in saved["settings"].items() if k != "batch_size"}
         if all(same.get(k) == v for k, v in wanted.items() if k != "batch_size"):
-            wanted["batch_size"] = int(saved["config"]["batch_size"])
+            wanted["batch_size"] = int(saved["settings"]["batch_size"])
             start_epoch = saved["epoch"]
             ctx.note(f"resuming pretraining from the checkpoint of epoch {start_epoch}")
         else:
@@ -104,8 +85,8 @@ def run(ctx: StepContext) -> EncoderVersion:
 
     def attempt(batch_size: int):
         config = ssl_pretrain.PretrainConfig(**{**wanted, "batch_size": batch_size})
-        current = _saved_state(checkpoint)
-        resume = current is not None and current["config"] == config.to_dict()
+        current = files.earlier_checkpoint(checkpoint, "config")
+        resume = current is not None and current["settings"] == config.to_dict()
         if current is not None and not resume:
             checkpoint.unlink()
         return ssl_pretrain.pretrain(

@@ -14,7 +14,6 @@ the same job resumes from it, and it is removed once the model version is saved.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -263,23 +262,6 @@ def _as_head(linear, n_classes: int):
     return heads.Head(net, kind="linear", n_classes=n_classes, hidden=0)
 
 
-def _saved_finetune(path: Path) -> dict | None:
-    """Settings and epoch of an earlier attempt's fine-tuning checkpoint; an unreadable one
-    is removed (it is rewritten from the start)."""
-    if not path.exists():
-        return None
-    import pickle
-
-    from ssl_pretrain.checkpoint import load_checkpoint
-
-    try:
-        state = load_checkpoint(path)
-    except (ValueError, OSError, RuntimeError, EOFError, pickle.UnpicklingError):
-        path.unlink(missing_ok=True)
-        return None
-    return {"settings": state.get("settings") or {}, "epoch": int(state.get("epoch", 0))}
-
-
 def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
     """Fine-tune a copy of the current encoder with a linear head on the labeled pool
     samples; save both and every sample's fine-tuned embedding under ``folder``.
@@ -317,7 +299,7 @@ def finetune_train(ctx: StepContext, pool: PoolArrays, folder, seed: int):
     except (TypeError, ValueError) as exc:
         raise JobError(f"fine-tuning settings are not valid: {exc}") from exc
     checkpoint = folder / FINETUNE_CHECKPOINT
-    saved = _saved_finetune(checkpoint)
+    saved = files.earlier_checkpoint(checkpoint, "settings")
     if saved is not None:
         # An earlier attempt may have halved the batch size: start from what it used.
         same = saved["settings"]
