@@ -37,21 +37,25 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
-def rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
-    }
+def rng_state(*, host: bool = True) -> dict[str, Any]:
+    """Torch's generators (CPU and every CUDA device), and with ``host`` numpy's and Python's
+    global ones too (leave them out when they belong to the caller)."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if host:
+        state["numpy"] = np.random.get_state()
+        state["python"] = random.getstate()
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what ``rng_state`` saved (only the generators it saved)."""
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    if "numpy" in state:
+        np.random.set_state(state["numpy"])
+    if "python" in state:
+        random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 

@@ -33,7 +33,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import crop_flip_augment, to_float
-from .checkpoint import FORMAT, _plain_state, atomic_save, load_checkpoint
+from .checkpoint import (
+    FORMAT,
+    _plain_state,
+    atomic_save,
+    load_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from .data import as_uint8_tensor, resize_pool
 from .train import _place_pool
 
@@ -274,20 +281,6 @@ class _Checkpoint:
         )
 
 
-def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
-    """Torch's generators only: numpy's and Python's belong to the caller."""
-    state = {"torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
 def _optimizer(
     encoder: nn.Module, head: nn.Module, lr: float, encoder_lr: float, weight_decay: float
 ) -> torch.optim.Optimizer:
@@ -337,7 +330,7 @@ def _train(
         head.load_state_dict(state["head"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"], device)
+        set_rng_state(state["rng"])
         history = list(state["history"])
         start_epoch = int(state["epoch"])
     for epoch in range(start_epoch, epochs):
@@ -382,7 +375,7 @@ def _train(
                     "head": _plain_state(head),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
-                    "rng": _rng_state(device),
+                    "rng": rng_state(host=False),  # numpy's and Python's belong to the caller
                     "epoch": epoch + 1,
                     "history": history,
                 }

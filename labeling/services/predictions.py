@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from labeling.models import ModelVersion, Prediction, Project
+from labeling.selectors.models import classifier_versions
 
 KEEP_DEFAULT = 3
 DELETE_BATCH = 2000
@@ -64,7 +65,7 @@ def prediction_versions_kept(
     """Ids of the model versions whose predictions stay whole."""
     versions = ModelVersion.objects.filter(project=project).order_by("-created_at", "-pk")
     kept = set(versions.values_list("pk", flat=True)[:keep])
-    current = versions.exclude(checkpoint="").values_list("pk", flat=True).first()
+    current = classifier_versions(project=project).values_list("pk", flat=True).first()
     if current is not None:
         kept.add(current)
     return kept | {int(pk) for pk in also_keep}

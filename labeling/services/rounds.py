@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from labeling.models import Job, ModelVersion, Project
+from labeling.models import Job, Project
 from labeling.selectors.labels import labeled_count
+from labeling.selectors.models import classifier_versions
 from labeling.services.jobs import TRAINING_LOCK, JobConflictError, job_create
 
 
 def labels_at_last_round(*, project: Project) -> int:
     """Label count the latest model was trained on, or the latest finished round saw
     (a round without embeddings selects a batch but trains no model)."""
-    model = (
-        ModelVersion.objects.filter(project=project)
-        .exclude(checkpoint="")
-        .order_by("-created_at", "-pk")
-        .values_list("n_labels", flat=True)
-        .first()
-    )
+    model = classifier_versions(project=project).values_list("n_labels", flat=True).first()
     result = (
         Job.objects.filter(
             project=project,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from labeling.models import EncoderVersion, ModelVersion, Project, Sample
+from labeling.selectors.models import classifier_versions
 from workers import config as knobs
 from workers import files
 from workers.context import JobError, StepContext
@@ -56,13 +57,7 @@ def needs_committee(ctx: StepContext) -> bool:
 
 
 def latest_model(project: Project) -> ModelVersion | None:
-    return (
-        ModelVersion.objects.filter(project=project)
-        .exclude(checkpoint="")
-        .select_related("encoder")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    return classifier_versions(project=project).select_related("encoder").first()
 
 
 def arrays(ctx: StepContext) -> PoolArrays | None:
