@@ -368,17 +368,16 @@ def rank_top(
     neg_inf = float("-inf")
     n = scores.shape[0]
     vals, idx = _clean_top(lambda a, b: scores[a:b], n, pool, min(k + 1, n))
-    clean = scores
     if k < n and bool(vals[k] == vals[k - 1]):
         # ties straddle the cut: take every row tied with the k-th value as a candidate
         thr = vals[k - 1]
-        idx = torch.nonzero(clean >= thr if thr > neg_inf else clean > neg_inf).squeeze(1)
+        idx = torch.nonzero(scores >= thr if thr > neg_inf else scores > neg_inf).squeeze(1)
     else:
         idx = idx[:k][vals[:k] > neg_inf]
     cand = idx.cpu().numpy()
-    out_idx, out_val = _ordered(cand, clean[idx].cpu().numpy().astype(np.float64), k, rng)
+    out_idx, out_val = _ordered(cand, scores[idx].cpu().numpy().astype(np.float64), k, rng)
     if out_idx.shape[0] < k:
-        rest = torch.nonzero(pool & (clean == neg_inf)).squeeze(1).cpu().numpy()
+        rest = torch.nonzero(pool & (scores == neg_inf)).squeeze(1).cpu().numpy()
         rest = rest[np.argsort(tie_order(rest, rng), kind="stable")][: k - out_idx.shape[0]]
         out_idx = np.concatenate([out_idx, rest])
         out_val = np.concatenate([out_val, np.full(rest.shape[0], -np.inf)])
