@@ -109,8 +109,10 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "labeling.authentication.UserBackend",
 ]
+# Django's database sessions, read by a fixed statement on every request.
+SESSION_ENGINE = "labeling.sessions"
 
 ROOT_URLCONF = "labeling.urls"
 WSGI_APPLICATION = "labeling.wsgi.application"
@@ -203,7 +205,7 @@ QUARRY_KEEP_PREDICTION_VERSIONS = env_int("QUARRY_KEEP_PREDICTION_VERSIONS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "labeling.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

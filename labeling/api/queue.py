@@ -10,7 +10,6 @@ so it can be changed (changing is a ``submit`` for that sample). Every endpoint 
 from __future__ import annotations
 
 from django.db import IntegrityError
-from django.db.models import F
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from labeling.api.base import Conflict, QuarryApiMixin
 from labeling.models import Project
+from labeling.selectors.projects import project_for_member
 from labeling.selectors.queue_items import previous_annotation, sample_payloads
 from labeling.services.queue import (
     QueueError,
@@ -78,13 +78,8 @@ class ReleaseInSerializer(serializers.Serializer):
 
 class QueueApi(QuarryApiMixin, APIView):
     def project(self, project_id: int) -> Project:
-        """The project, in one query that also checks membership (404 to outsiders)."""
-        project = (
-            Project.objects.filter(pk=project_id, memberships__user=self.request.user)
-            .select_related("loop_config")
-            .annotate(member_id=F("memberships__user_id"), member_role=F("memberships__role"))
-            .first()
-        )
+        """The project with the user's role and its loop configuration (404 to outsiders)."""
+        project = project_for_member(project_id=project_id, user_id=self.request.user.pk)
         if project is None:
             raise NotFound("No such project.")
         return project

@@ -8,24 +8,32 @@ from collections.abc import Iterable
 from django.urls import reverse
 
 from labeling.models import Annotation, Prediction, Project, Sample
+from labeling.selectors import sql
 
 
 def sample_image_url(project_id: int, sample_id: int) -> str:
     return reverse("ui:sample-image", args=[project_id, sample_id])
 
 
+PREDICTION = sql.Fields(
+    Prediction,
+    ("id", "sample_id", "model_version_id", "predicted_label", "confidence", "heatmap"),
+)
+
+
 def latest_predictions(*, sample_ids: Iterable[int]) -> dict[int, Prediction]:
     """Sample id -> the prediction of the newest model version that scored it."""
-    ids = list(sample_ids)
+    ids = [int(i) for i in sample_ids]
     found: dict[int, Prediction] = {}
     if not ids:
         return found
-    rows = (
-        Prediction.objects.filter(sample_id__in=ids)
-        .only("id", "sample_id", "model_version_id", "predicted_label", "confidence", "heatmap")
-        .order_by("sample_id", "-model_version_id")
+    rows = sql.fetch(
+        f"""SELECT {PREDICTION.select("p")} FROM {Prediction._meta.db_table} p
+        WHERE sample_id IN ({sql.marks(ids)}) ORDER BY sample_id, model_version_id DESC""",
+        ids,
     )
-    for prediction in rows:
+    for row in rows:
+        prediction = PREDICTION.instance(row)
         found.setdefault(prediction.sample_id, prediction)
     return found
 
@@ -46,27 +54,30 @@ def suggestion_payload(project: Project, prediction: Prediction | None) -> dict 
 
 def sample_payloads(*, project: Project, sample_ids: list[int]) -> list[dict]:
     """One JSON-able dict per sample, in the order given."""
-    samples = {
-        s.pk: s
-        for s in Sample.objects.filter(project=project, pk__in=sample_ids).only(
-            "id", "width", "height"
-        )
-    }
+    ids = [int(i) for i in sample_ids]
+    if not ids:
+        return []
+    rows = sql.fetch(
+        f"""SELECT id, width, height FROM {Sample._meta.db_table}
+        WHERE project_id = %s AND id IN ({sql.marks(ids)})""",
+        [project.pk, *ids],
+    )
+    samples = {pk: (width, height) for pk, width, height in rows}
     predictions = latest_predictions(sample_ids=samples.keys())
     payloads = []
-    for sid in sample_ids:
-        sample = samples.get(sid)
-        if sample is None:
+    for sid in ids:
+        if sid not in samples:
             continue
+        width, height = samples[sid]
+        url = sample_image_url(project.pk, sid)
         payloads.append(
             {
-                "sample_id": sample.pk,
-                "image": sample_image_url(project.pk, sample.pk),
-                "thumb": sample_image_url(project.pk, sample.pk)
-                + ("?thumb=1" if max(sample.width, sample.height) > 256 else ""),
-                "width": sample.width,
-                "height": sample.height,
-                "suggestion": suggestion_payload(project, predictions.get(sample.pk)),
+                "sample_id": sid,
+                "image": url,
+                "thumb": url + ("?thumb=1" if max(width, height) > 256 else ""),
+                "width": width,
+                "height": height,
+                "suggestion": suggestion_payload(project, predictions.get(sid)),
             }
         )
     return payloads

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from labeling.models import (
@@ -31,6 +30,7 @@ from labeling.models import (
     Skip,
 )
 from labeling.selectors.labels import labeled_count
+from labeling.services import queue_sql
 
 BUDGET_COUNT_TTL_S = 5
 
@@ -113,41 +113,23 @@ def queue_append(
     return len(chosen)
 
 
-def _available(project: Project, user: AbstractBaseUser, now: datetime, overlap: int):
-    """Open items this user may be handed now (no GROUP BY, so rows can be locked)."""
-    active = Reservation.objects.filter(item=OuterRef("pk"), expires_at__gt=now)
-    items = (
-        QueueItem.objects.filter(project=project, state=QueueItem.State.OPEN)
-        .exclude(Exists(Annotation.objects.filter(sample=OuterRef("sample_id"), annotator=user)))
-        .exclude(Exists(Skip.objects.filter(item=OuterRef("pk"), user=user)))
-        .exclude(Exists(active.filter(user=user)))
-    )
-    if overlap == 1:
-        return items.exclude(Exists(active))
-    holders = active.values("item").annotate(n=Count("pk")).values("n")
-    return items.annotate(
-        holders=Coalesce(Subquery(holders, output_field=IntegerField()), 0)
-    ).filter(n_annotations__lt=overlap - F("holders"))
-
-
 def held_items(
-    *, project: Project, user: AbstractBaseUser, now: datetime | None = None
+    *, project: Project, user: AbstractBaseUser, now: datetime | None = None, limit: int = 100
 ) -> list[QueueItem]:
     """Items reserved by this user and not yet labeled by them, in queue order."""
-    now = now or timezone.now()
-    # The user's few reservations first (index reservation_by_user), then those items by
-    # key: fast on both databases whatever the planner knows about the queue's size.
-    mine = list(
-        Reservation.objects.filter(user=user, expires_at__gt=now).values_list("item_id", flat=True)
+    return _items(
+        project,
+        queue_sql.held(
+            project_id=project.pk, user_id=user.pk, now=now or timezone.now(), limit=limit
+        ),
     )
-    # Looked up by key alone and filtered here: any other condition in SQL tempts SQLite
-    # (without statistics) into walking the queue's (project, state, ...) index instead.
-    items = [
-        item
-        for item in QueueItem.objects.filter(pk__in=mine)
-        if item.project_id == project.pk and item.state == QueueItem.State.OPEN
+
+
+def _items(project: Project, found: Sequence[queue_sql.Item]) -> list[QueueItem]:
+    return [
+        QueueItem(id=row.id, project=project, sample_id=row.sample_id, position=row.position)
+        for row in found
     ]
-    return sorted(items, key=lambda item: item.position)
 
 
 def queue_blocked_reason(*, project: Project) -> str | None:
@@ -182,37 +164,38 @@ def queue_next(
     now = now or timezone.now()
     config = project.loop_config
     with transaction.atomic():
-        held = list(held_items(project=project, user=user, now=now)[:count])
+        held = held_items(project=project, user=user, now=now, limit=count)
         if len(held) >= count or queue_blocked_reason(project=project):
             return held
         want = count - len(held)
-        fresh: list[QueueItem] = []
+        query = {
+            "project_id": project.pk,
+            "user_id": user.pk,
+            "now": now,
+            "overlap": config.overlap,
+        }
+        fresh: list[queue_sql.Item] = []
         for _ in range(3):
-            candidates = _available(project, user, now, config.overlap).exclude(
-                pk__in=[item.pk for item in fresh]
-            )
+            taken = [item.id for item in fresh]
             if not _supports_skip_locked():
-                fresh += list(candidates.order_by("position")[: want - len(fresh)])
+                fresh += queue_sql.available(**query, limit=want - len(fresh), exclude=taken)
                 break
-            locked = list(
-                candidates.order_by("position")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)[: want - len(fresh)]
-            )
+            locked = queue_sql.available(**query, limit=want - len(fresh), exclude=taken, lock=True)
             if not locked:
                 break
             # A fresh statement: sees reservations committed while the rows were locked.
-            fresh += list(_available(project, user, now, config.overlap).filter(pk__in=locked))
+            fresh += queue_sql.available(
+                **query, limit=len(locked), only=[item.id for item in locked]
+            )
             if len(fresh) >= want:
                 break
         fresh.sort(key=lambda item: item.position)
         if fresh:
             expires = now + timedelta(seconds=config.reservation_seconds)
-            Reservation.objects.filter(item__in=fresh, user=user).delete()
-            Reservation.objects.bulk_create(
-                Reservation(item=item, user=user, expires_at=expires) for item in fresh
+            queue_sql.reserve(
+                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
             )
-    return held + fresh
+    return held + _items(project, fresh)
 
 
 def _check_label(project: Project, label: int) -> int:
@@ -275,13 +258,10 @@ def annotation_submit(
 
 
 def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:
-    item = (
-        QueueItem.objects.select_for_update().filter(project=project, sample_id=sample_id).first()
-    )
+    item = queue_sql.item_for_update(project_id=project.pk, sample_id=sample_id)
     # read under the item's lock: the user's label of this sample and the key's earlier
-    # submission, in one query
-    mine = Q(sample_id=sample_id, annotator=user)
-    found = list(Annotation.objects.filter(mine | Q(idempotency_key=key) if key else mine)[:2])
+    # submission, in one statement
+    found = queue_sql.annotations_of(sample_id=sample_id, user_id=user.pk, key=key)
     done = next((a for a in found if key and a.idempotency_key == key), None)
     if done is not None:
         if done.annotator_id != user.pk or done.sample_id != sample_id:
@@ -296,32 +276,31 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
             existing.time_spent_ms += time_spent_ms
             if key:
                 existing.idempotency_key = key
-            existing.save(update_fields=["label", "time_spent_ms", "idempotency_key", "updated_at"])
+            queue_sql.annotation_update(existing, now=timezone.now())
         return SubmitResult(annotation=existing, created=False)
     if item is None:
         raise QueueError("this sample is not in the labeling queue")
-    holds = Reservation.objects.filter(item=item, user=user, expires_at__gt=now).exists()
-    if not holds:
-        others = Reservation.objects.filter(item=item, expires_at__gt=now).exclude(user=user)
-        if item.state != QueueItem.State.OPEN or item.n_annotations + others.count() >= (
+    holders = queue_sql.reservation_holders(item_id=item.id, now=now)
+    if user.pk not in holders:
+        if item.state != QueueItem.State.OPEN or item.n_annotations + len(holders) >= (
             project.loop_config.overlap
         ):
             raise QueueError(
                 "your reservation of this sample expired and it was handed to someone else"
             )
-    annotation = Annotation.objects.create(
+    annotation = queue_sql.annotation_insert(
         sample_id=sample_id,
-        annotator=user,
+        user_id=user.pk,
         label=label,
         time_spent_ms=time_spent_ms,
-        idempotency_key=key,
+        key=key,
+        now=timezone.now(),
     )
-    item.n_annotations += 1
-    if item.n_annotations >= project.loop_config.overlap:
-        item.state = QueueItem.State.DONE
-    item.save(update_fields=["n_annotations", "state"])
-    Reservation.objects.filter(item=item, user=user).delete()
-    if item.n_annotations == 1:
+    n_annotations = item.n_annotations + 1
+    state = QueueItem.State.DONE if n_annotations >= project.loop_config.overlap else item.state
+    queue_sql.item_count_label(item_id=item.id, n_annotations=n_annotations, state=state)
+    queue_sql.reservation_delete(item_id=item.id, user_id=user.pk)
+    if n_annotations == 1:
         cache.delete(_labeled_count_key(project.pk))
     return SubmitResult(annotation=annotation, created=True)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from labeling.models import Job, Project
+from labeling.models import Job, LoopConfig, Project
+from labeling.selectors import sql
 from labeling.selectors.labels import labeled_count
 from labeling.selectors.models import classifier_versions
 from labeling.services.jobs import TRAINING_LOCK, JobConflictError, job_create
@@ -32,13 +33,15 @@ def round_maybe_trigger(*, project: Project) -> Job | None:
     Debounced by the database: while a training-type job is queued or running the
     project's lock refuses another, and this returns None. Called after each label.
     """
-    fresh = (
-        Project.objects.filter(pk=project.pk).values("status", "loop_config__retrain_every").first()
+    # runs after every label: a fixed statement (see selectors.sql)
+    fresh = sql.fetch(
+        f"""SELECT p.status, c.retrain_every FROM {Project._meta.db_table} p
+        LEFT JOIN {LoopConfig._meta.db_table} c ON c.project_id = p.id WHERE p.id = %s""",
+        [project.pk],
     )
-    if fresh is None:
+    if not fresh:
         return None
-    project.status = fresh["status"]
-    every = fresh["loop_config__retrain_every"]
+    project.status, every = fresh[0]
     if not every or project.status == Project.Status.DONE:
         return None
     labeled = labeled_count(project=project)

@@ -1,0 +1,58 @@
+"""Who is asking: the user behind a session or an API token, read by fixed statements.
+
+Every labeling call authenticates before anything else, so these two lookups run
+twice per label; composed through the ORM they cost more than the rest of a submit.
+Behaviour is Django's and DRF's: inactive users are refused the same way.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
+
+from labeling.selectors import sql
+
+User = get_user_model()
+USER = sql.Fields(User, [f.attname for f in User._meta.concrete_fields])
+
+
+def user_by_id(user_id) -> User | None:
+    try:
+        pk = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**63:
+        return None
+    rows = sql.fetch(
+        f"SELECT {USER.select('u')} FROM {User._meta.db_table} u WHERE u.id = %s", [pk]
+    )
+    return USER.instance(rows[0]) if rows else None
+
+
+class UserBackend(ModelBackend):
+    """Django's ModelBackend; the session's user is loaded by one fixed statement."""
+
+    def get_user(self, user_id):
+        user = user_by_id(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication; token and user are read by one fixed statement."""
+
+    def authenticate_credentials(self, key):
+        rows = sql.fetch(
+            f"""SELECT {USER.select("u")} FROM {Token._meta.db_table} t
+            JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s""",
+            [key],
+        )
+        if not rows:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        user = USER.instance(rows[0])
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = Token(key=key, user=user)
+        return user, token

@@ -1,0 +1,84 @@
+"""Running fixed SQL statements and turning their rows into model instances.
+
+The labeling hot path (authentication, get-next, submit, the payloads the label view
+shows) runs on every keypress of every annotator; composing those ORM queries cost
+more CPU than the database spent running them, so they are written once as SQL that
+SQLite and PostgreSQL both accept. Values are always bound as parameters; only table
+and column names, taken from the models, are written into the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
+    """Runs a statement; returns the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def db_time(value: datetime) -> Any:
+    """A datetime as the database stores it (SQLite keeps naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def marks(values: Sequence[Any]) -> str:
+    """``%s, %s, ...``: one placeholder per value, for an IN list."""
+    return ", ".join(["%s"] * len(values))
+
+
+class Fields(Generic[M]):
+    """Some fields of a model: their columns for a SELECT, and a row back to an instance.
+
+    Values go through the same converters the ORM applies (SQLite's dates and
+    booleans, JSON); the fields not selected load on first access, as with ``only()``.
+    """
+
+    def __init__(self, model: type[M], names: Iterable[str]) -> None:
+        wanted = set(names)
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if f.attname in wanted]
+        self.names = tuple(f.attname for f in self.fields)
+        if len(self.names) != len(wanted):
+            raise ValueError(f"{model.__name__} has no field {sorted(wanted - set(self.names))}")
+        self._converters: dict[str, list[tuple[Any, list[Callable]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def select(self, alias: str) -> str:
+        """``alias.col1, alias.col2, ...`` in the order ``instance`` reads them."""
+        return ", ".join(f"{alias}.{f.column}" for f in self.fields)
+
+    def converters(self) -> list[tuple[Any, list[Callable]]]:
+        """(column expression, its converters) per field, for this database."""
+        found = self._converters.get(connection.vendor)
+        if found is None:
+            found = []
+            for field in self.fields:
+                col = field.get_col(self.model._meta.db_table)
+                convs = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
+                found.append((col, convs))
+            self._converters[connection.vendor] = found
+        return found
+
+    def instance(self, row: Sequence[Any]) -> M:
+        values = list(row)
+        for i, (col, convs) in enumerate(self.converters()):
+            for convert in convs:
+                values[i] = convert(values[i], col, connection)
+        return self.model.from_db(connection.alias, self.names, values)

@@ -1,0 +1,138 @@
+"""The hot path's fixed statements give what the ORM gives: same users, same refusals,
+values converted the same way (SQLite's booleans and dates, JSON), on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import SESSION_KEY, get_user
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+from labeling.authentication import TokenAuthentication, UserBackend, user_by_id
+from labeling.models import LoopConfig, Membership, Project
+from labeling.selectors import sql
+from labeling.selectors.projects import project_for_member
+from labeling.sessions import SessionStore
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_read_by_fixed_statement_equals_the_orm_one():
+    user = UserFactory(username="ada", is_staff=True, email="ada@example.org")
+    user.last_login = timezone.now()
+    user.save()
+    fixed = user_by_id(user.pk)
+    orm = type(user).objects.get(pk=user.pk)
+    for field in type(user)._meta.concrete_fields:
+        assert getattr(fixed, field.attname) == getattr(orm, field.attname), field.name
+    assert fixed.is_staff is True and fixed.is_superuser is False  # bools, not 0 / 1
+    assert fixed.date_joined.tzinfo is not None
+    assert fixed.check_password("correct-horse-battery")
+
+
+@pytest.mark.parametrize("bad", [None, "", "abc", 0, -1, 2**63, str(2**70)])
+def test_user_by_id_refuses_what_is_no_key(bad):
+    assert user_by_id(bad) is None
+
+
+def test_backend_refuses_an_inactive_user():
+    user = UserFactory()
+    assert UserBackend().get_user(user.pk) == user
+    user.is_active = False
+    user.save()
+    assert UserBackend().get_user(user.pk) is None
+    assert UserBackend().get_user(user.pk + 1000) is None
+
+
+def test_token_authentication():
+    user = UserFactory()
+    token = Token.objects.create(user=user)
+    found, auth = TokenAuthentication().authenticate_credentials(token.key)
+    assert found == user and auth.key == token.key and auth.user_id == user.pk
+    with pytest.raises(AuthenticationFailed, match="Invalid token"):
+        TokenAuthentication().authenticate_credentials(token.key[::-1])
+    user.is_active = False
+    user.save()
+    with pytest.raises(AuthenticationFailed, match="inactive"):
+        TokenAuthentication().authenticate_credentials(token.key)
+
+
+def test_token_reaches_the_api_and_a_wrong_one_is_401():
+    member = MembershipFactory(role=Membership.Role.ANNOTATOR)
+    token = Token.objects.create(user=member.user)
+    client = Client()
+    ok = client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert ok.status_code == 200
+    assert [p["id"] for p in ok.json()["results"]] == [member.project.pk]
+    bad = client.get("/api/v1/projects/", HTTP_AUTHORIZATION="Token nope")
+    assert bad.status_code == 401
+
+
+def test_session_store_loads_saves_and_expires():
+    store = SessionStore()
+    store["answer"] = 42
+    store.create()
+    assert SessionStore(store.session_key).load() == {"answer": 42}
+    Session.objects.filter(session_key=store.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(store.session_key)
+    assert expired.load() == {}
+    assert expired.session_key is None  # a fresh key is made on the next save
+    assert SessionStore("no-such-key").load() == {}
+    assert SessionStore(None).load() == {}
+
+
+def test_logged_in_browser_keeps_its_user_and_logout_ends_it():
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    request = type("R", (), {})()
+    request.session = SessionStore(client.session.session_key)
+    assert request.session[SESSION_KEY] == str(user.pk)
+    assert get_user(request) == user
+    client.logout()
+    request.session = SessionStore(request.session.session_key)
+    assert not get_user(request).is_authenticated
+
+
+def test_project_for_member_carries_role_and_loop():
+    member = MembershipFactory(role=Membership.Role.ENGINEER)
+    project = member.project
+    project.classes = ["cat", "dög", "<b>x</b>"]
+    project.label_budget = 7
+    project.save()
+    LoopConfig.objects.create(project=project, overlap=2, reservation_seconds=90)
+    found = project_for_member(project_id=project.pk, user_id=member.user_id)
+    assert found == project and found.member_role == "engineer"
+    assert found.classes == ["cat", "dög", "<b>x</b>"] and found.label_budget == 7
+    assert (found.loop_config.overlap, found.loop_config.reservation_seconds) == (2, 90)
+    assert found.loop_config.strategy == "hybrid"  # a field not selected loads on access
+    assert found.created_at == Project.objects.get(pk=project.pk).created_at
+    outsider = UserFactory()
+    assert project_for_member(project_id=project.pk, user_id=outsider.pk) is None
+    assert project_for_member(project_id=2**63, user_id=member.user_id) is None
+
+
+def test_project_without_loop_config_raises_like_the_orm():
+    member = MembershipFactory()
+    found = project_for_member(project_id=member.project.pk, user_id=member.user_id)
+    with pytest.raises(Project.loop_config.RelatedObjectDoesNotExist):
+        found.loop_config  # noqa: B018
+
+
+def test_fields_refuses_an_unknown_field():
+    with pytest.raises(ValueError, match="no field"):
+        sql.Fields(Project, ["id", "nope"])
+
+
+def test_project_lookup_ignores_projects_of_others():
+    mine = MembershipFactory()
+    other = ProjectFactory()
+    assert project_for_member(project_id=other.pk, user_id=mine.user_id) is None
