@@ -34,7 +34,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def build(n_samples: int, n_labeled: int, budget: int | None = None):
+def build(n_samples: int, n_labeled: int, budget: int | None = None, retrain_every: int = 0):
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
@@ -55,7 +55,7 @@ def build(n_samples: int, n_labeled: int, budget: int | None = None):
     project = Project.objects.create(
         name="latency", classes=[f"c{i}" for i in range(10)], label_budget=budget
     )
-    LoopConfig.objects.create(project=project, retrain_every=0)
+    LoopConfig.objects.create(project=project, retrain_every=retrain_every)
     Membership.objects.create(user=owner, project=project, role=Membership.Role.OWNER)
     Membership.objects.create(user=annotator, project=project, role=Membership.Role.ANNOTATOR)
     model = ModelVersion.objects.create(project=project, kind="linear", n_labels=n_labeled)
@@ -114,7 +114,7 @@ def measure(args) -> None:
     setup_test_environment()
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    project, annotator = build(args.samples, args.labeled, args.budget)
+    project, annotator = build(args.samples, args.labeled, args.budget, args.retrain_every)
     built = time.perf_counter() - started
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -161,7 +161,8 @@ def measure(args) -> None:
         pstats.Stats(profiler).sort_stats(args.profile).print_stats(30)
     print(
         f"{connection.vendor}: {args.samples:,} samples ({args.labeled:,} labeled), "
-        f"label budget {args.budget or 'none'}, built in {built:.0f} s; "
+        f"label budget {args.budget or 'none'}, retrain every {args.retrain_every or 'off'}, "
+        f"built in {built:.0f} s; "
         f"{args.calls} calls each after {args.warmup} warm-up"
     )
     for name, values in timings.items():
@@ -197,6 +198,8 @@ def run_child(backend: str, args) -> int:
         cmd += ["--profile", args.profile]
     if args.budget:
         cmd += ["--budget", str(args.budget)]
+    if args.retrain_every:
+        cmd += ["--retrain-every", str(args.retrain_every)]
     with tempfile.TemporaryDirectory(prefix="quarry-bench-") as var:
         env["QUARRY_VAR_DIR"] = var
         env["CELERY_BROKER_URL"] = "memory://"
@@ -236,6 +239,13 @@ def main() -> None:
         "--profile",
         choices=["tottime", "cumulative"],
         help="also print a cProfile of the timed calls (CPU time), sorted this way",
+    )
+    parser.add_argument(
+        "--retrain-every",
+        type=int,
+        default=0,
+        help="turn the retrain trigger on (checked after each label; the round it queues "
+        "stays queued, as behind a busy worker)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -4,12 +4,51 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from django.core.cache import cache
+
 from labeling.models import Adjudication, Annotation, Project
+
+# How long a project's labeled count is shared (see ``labeled_count_recent``).
+LABELED_COUNT_TTL_S = 5
 
 
 def labeled_count(*, project: Project) -> int:
     """Samples with at least one annotation."""
     return Annotation.objects.filter(sample__project=project).values("sample_id").distinct().count()
+
+
+def _labeled_key(project_id: int) -> str:
+    return f"quarry:labeled:{project_id}"
+
+
+def labeled_count_recent(*, project: Project) -> int:
+    """``labeled_count``, shared for ``LABELED_COUNT_TTL_S`` seconds.
+
+    Every get-next checks the label budget and every label checks the retrain trigger;
+    counting distinct labeled samples is a scan (tens of milliseconds at 20,000 labels),
+    so the count is kept in the cache and bumped by each first label of a sample
+    (``labeled_count_bump``). In one process it stays exact; labels taken by other
+    processes show within the TTL, a label import clears it. The workers'
+    steps and the evaluation use the exact count.
+    """
+    return cache.get_or_set(
+        _labeled_key(project.pk),
+        lambda: labeled_count(project=project),
+        timeout=LABELED_COUNT_TTL_S,
+    )
+
+
+def labeled_count_forget(*, project_id: int) -> None:
+    """Labels were stored in bulk: the next reader counts again."""
+    cache.delete(_labeled_key(project_id))
+
+
+def labeled_count_bump(*, project_id: int) -> None:
+    """One more sample has a label (its first): keep the shared count current."""
+    try:
+        cache.incr(_labeled_key(project_id))
+    except ValueError:
+        pass  # not cached now: the next reader counts
 
 
 def effective_labels(*, project: Project) -> dict[int, int]:

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from labeling.models import Annotation, ModelVersion, Prediction, Project, QueueItem, Sample
-from labeling.selectors.labels import labeled_count
+from labeling.selectors.labels import labeled_count, labeled_count_forget
 
 KINDS = ("labels", "oracle", "predictions")
 KEY_COLUMNS = ("sample_id", "sha256", "file_name")
@@ -191,6 +191,7 @@ def _write_labels(project, user, rows, report) -> None:
     Annotation.objects.bulk_create(new, batch_size=_BATCH)
     Annotation.objects.bulk_update(changed, ["label"], batch_size=_BATCH)
     report.created, report.updated = len(new), len(changed)
+    labeled_count_forget(project_id=project.pk)
     overlap = project.loop_config.overlap if hasattr(project, "loop_config") else 1
     for start in range(0, len(ids), _BATCH):
         items = QueueItem.objects.filter(project=project, sample_id__in=ids[start : start + _BATCH])

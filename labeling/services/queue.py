@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
@@ -29,14 +28,14 @@ from labeling.models import (
     Sample,
     Skip,
 )
-from labeling.selectors.labels import labeled_count
+from labeling.selectors.labels import labeled_count_bump, labeled_count_recent
 from labeling.services import queue_sql
 
-BUDGET_COUNT_TTL_S = 5
-
-
-def _labeled_count_key(project_id: int) -> str:
-    return f"quarry:labeled:{project_id}"
+# Rows locked but found reserved by a transaction that committed meanwhile are lost to
+# this call; each loss means another annotator got work, so a few more tries are cheap.
+# Under 50 annotators racing for the queue's head, 3 tries sometimes all lost and an
+# annotator was told the queue was empty.
+LOCK_ATTEMPTS = 10
 
 
 class QueueError(Exception):
@@ -137,14 +136,10 @@ def queue_blocked_reason(*, project: Project) -> str | None:
     if project.status == Project.Status.DONE:
         return project.done_reason or "this project is done"
     if project.label_budget is not None:
-        # Counting distinct labeled samples is a scan; every get-next asks, so the count
-        # is shared for a few seconds. The budget may overshoot by the labels of that
-        # window, and the evaluate step marks the project done with the exact count.
-        labeled = cache.get_or_set(
-            _labeled_count_key(project.pk),
-            lambda: labeled_count(project=project),
-            timeout=BUDGET_COUNT_TTL_S,
-        )
+        # Shared for a few seconds: the budget may overshoot by the labels other
+        # processes took in that window; the evaluate step marks the project done with
+        # the exact count.
+        labeled = labeled_count_recent(project=project)
         if labeled >= project.label_budget:
             return f"the label budget of {project.label_budget} is spent"
     return None
@@ -175,7 +170,7 @@ def queue_next(
             "overlap": config.overlap,
         }
         fresh: list[queue_sql.Item] = []
-        for _ in range(3):
+        for _ in range(LOCK_ATTEMPTS):
             taken = [item.id for item in fresh]
             if not _supports_skip_locked():
                 fresh += queue_sql.available(**query, limit=want - len(fresh), exclude=taken)
@@ -301,7 +296,7 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
     queue_sql.item_count_label(item_id=item.id, n_annotations=n_annotations, state=state)
     queue_sql.reservation_delete(item_id=item.id, user_id=user.pk)
     if n_annotations == 1:
-        cache.delete(_labeled_count_key(project.pk))
+        labeled_count_bump(project_id=project.pk)
     return SubmitResult(annotation=annotation, created=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labeling.models import Job, LoopConfig, Project
 from labeling.selectors import sql
-from labeling.selectors.labels import labeled_count
+from labeling.selectors.labels import labeled_count_recent
 from labeling.selectors.models import classifier_versions
 from labeling.services.jobs import TRAINING_LOCK, JobConflictError, job_create
 
@@ -31,7 +31,9 @@ def round_maybe_trigger(*, project: Project) -> Job | None:
     """Queue a retrain round once ``retrain_every`` labels arrived since the last round.
 
     Debounced by the database: while a training-type job is queued or running the
-    project's lock refuses another, and this returns None. Called after each label.
+    project's lock refuses another, and this returns None. Called after each label, so
+    it reads the shared labeled count (``labeled_count_recent``): exact for the labels
+    this process took, within a few seconds for those of others.
     """
     # runs after every label: a fixed statement (see selectors.sql)
     fresh = sql.fetch(
@@ -44,7 +46,7 @@ def round_maybe_trigger(*, project: Project) -> Job | None:
     project.status, every = fresh[0]
     if not every or project.status == Project.Status.DONE:
         return None
-    labeled = labeled_count(project=project)
+    labeled = labeled_count_recent(project=project)
     if labeled - labels_at_last_round(project=project) < every:
         return None
     if Job.objects.filter(

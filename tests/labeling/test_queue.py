@@ -210,3 +210,31 @@ def test_retrain_round_after_every_n_labels_debounced(
     # The first round is still queued at 6 labels: no second one.
     assert rounds.count() == 1
     assert rounds.get().params == {"trigger": "labels", "n_labels": 3}
+
+
+def test_labeled_count_is_shared_bumped_by_first_labels_and_cleared_by_imports(
+    project, queued, annotators, django_assert_num_queries
+):
+    from labeling.selectors.labels import (
+        labeled_count,
+        labeled_count_forget,
+        labeled_count_recent,
+    )
+
+    project.loop_config.overlap = 2
+    project.loop_config.save()
+    alice, bob = annotators[:2]
+    assert labeled_count_recent(project=project) == 0
+    queue_next(project=project, user=alice, count=2)
+    queue_next(project=project, user=bob, count=1)
+    annotation_submit(project=project, user=alice, sample_id=queued[0].pk, label=0)
+    annotation_submit(project=project, user=alice, sample_id=queued[1].pk, label=0)
+    annotation_submit(project=project, user=bob, sample_id=queued[0].pk, label=1)  # not first
+    with django_assert_num_queries(0):  # bumped, not counted again
+        assert labeled_count_recent(project=project) == 2
+    assert labeled_count(project=project) == 2
+    # Labels stored by another path show once the shared count is dropped (or expires).
+    AnnotationFactory(sample=queued[5], annotator=alice)
+    assert labeled_count_recent(project=project) == 2
+    labeled_count_forget(project_id=project.pk)
+    assert labeled_count_recent(project=project) == 3
