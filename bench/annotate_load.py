@@ -2,8 +2,8 @@
 
 Builds the PostgreSQL database ``quarry_load`` from scratch (samples bulk-created without
 files, the whole pool queued), starts gunicorn on 127.0.0.1 with production settings,
-runs the simulated annotators for a fixed time (token auth, one keep-alive connection
-each) and prints throughput, p50/p95/p99 per call and the invariants:
+runs the simulated annotators for a fixed time (token auth, one connection each, kept
+alive where the workers allow) and prints throughput, p50/p95/p99 per call and the invariants:
 
 - every submitted label is stored exactly once (idempotency keys and row counts agree);
 - no sample was issued to two annotators (overlap 1);
@@ -43,8 +43,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--samples", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker: 1 runs gunicorn's sync workers (one request at a time per "
+        "process, no keep-alive), more runs gthread workers",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the quarry_load database")
     return parser.parse_args()
 
@@ -136,7 +142,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
         "--threads",
         str(threads),
         "--worker-class",
-        "gthread",
+        "sync" if threads == 1 else "gthread",
         "--keep-alive",
         "30",
         "--log-level",
@@ -266,7 +272,7 @@ def main() -> None:
     server = start_gunicorn(env, port, args.workers, args.threads)
     print(
         f"== gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads "
-        f"(gthread), QUARRY_ENV=production, DEBUG off",
+        f"({'sync' if args.threads == 1 else 'gthread'}), QUARRY_ENV=production, DEBUG off",
         flush=True,
     )
     try:
