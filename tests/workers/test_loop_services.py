@@ -135,6 +135,25 @@ def test_labels_trigger_a_round_every_n_and_only_one_at_a_time(project, monkeypa
     assert again is not None and again.params["n_labels"] == 7
 
 
+def test_label_trigger_counts_from_the_latest_classifier_not_imported_predictions(
+    project, monkeypatch
+):
+    from labeling.models import ModelVersion
+    from labeling.selectors.models import classifier_versions
+
+    monkeypatch.setattr("labeling.selectors.labels.LABELED_COUNT_TTL_S", 0)
+    LoopConfig.objects.filter(project=project).update(retrain_every=3)
+    annotator = MembershipFactory(project=project).user
+    for sample in list(project.samples.filter(split="pool"))[:6]:
+        AnnotationFactory(sample=sample, annotator=annotator)
+    ModelVersion.objects.create(project=project, kind="linear", n_labels=4, checkpoint="m/a.pt")
+    ModelVersion.objects.create(project=project, kind="imported", n_labels=6)  # no classifier
+    assert classifier_versions(project=project).first().n_labels == 4
+    assert round_maybe_trigger(project=project) is None  # 6 - 4 < 3
+    AnnotationFactory(sample=project.samples.filter(split="pool")[6], annotator=annotator)
+    assert round_maybe_trigger(project=project).params["n_labels"] == 7  # 7 - 4 >= 3
+
+
 def test_the_label_trigger_is_off_at_zero(project):
     annotator = MembershipFactory(project=project).user
     for sample in project.samples.filter(split="pool")[:5]:
