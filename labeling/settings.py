@@ -227,6 +227,24 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
+# The cache holds counts every labeling call reads (the labeled count behind the label
+# budget and the retrain trigger). Without a setting each process keeps its own and sees the
+# labels other processes took within a few seconds; QUARRY_CACHE_URL (a Redis URL) shares
+# it between processes and machines, so every bump is seen at once.
+QUARRY_CACHE_URL = os.environ.get("QUARRY_CACHE_URL", "")
+if QUARRY_CACHE_URL:
+    if not QUARRY_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"QUARRY_CACHE_URL must be a Redis URL (redis://host:6379/1), not {QUARRY_CACHE_URL!r}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": QUARRY_CACHE_URL,
+            "KEY_PREFIX": "quarry",
+        }
+    }
+
 # Celery. The filesystem transport needs no server: a worker process reads var/broker/.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

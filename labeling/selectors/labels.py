@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 
 from django.core.cache import cache
@@ -17,38 +18,48 @@ def labeled_count(*, project: Project) -> int:
     return Annotation.objects.filter(sample__project=project).values("sample_id").distinct().count()
 
 
-def _labeled_key(project_id: int) -> str:
-    return f"quarry:labeled:{project_id}"
+def labeled_count_key(project_id: int) -> str:
+    """The cache key of the project's shared count for the current window: a new key every
+    ``LABELED_COUNT_TTL_S`` seconds, kept twice as long, so the key being read and bumped
+    never expires under an increment (Redis's INCR would recreate it without a timeout)."""
+    window = int(time.time() // LABELED_COUNT_TTL_S)
+    return f"quarry:labeled:{project_id}:{window}"
 
 
 def labeled_count_recent(*, project: Project) -> int:
-    """``labeled_count``, shared for ``LABELED_COUNT_TTL_S`` seconds.
+    """``labeled_count``, shared for up to ``LABELED_COUNT_TTL_S`` seconds.
 
     Every get-next checks the label budget and every label checks the retrain trigger;
     counting distinct labeled samples is a scan (tens of milliseconds at 20,000 labels),
     so the count is kept in the cache and bumped by each first label of a sample
-    (``labeled_count_bump``). In one process it stays exact; labels taken by other
-    processes show within the TTL, a label import clears it. The workers'
-    steps and the evaluation use the exact count.
+    (``labeled_count_bump``). With a shared cache (``QUARRY_CACHE_URL``) or in one process
+    it stays exact; with per-process caches the labels other processes took show within
+    the window; a label import drops it. The workers' steps and the evaluation use the
+    exact count.
     """
+    if LABELED_COUNT_TTL_S <= 0:
+        return labeled_count(project=project)
     return cache.get_or_set(
-        _labeled_key(project.pk),
+        labeled_count_key(project.pk),
         lambda: labeled_count(project=project),
-        timeout=LABELED_COUNT_TTL_S,
+        timeout=2 * LABELED_COUNT_TTL_S,
     )
 
 
 def labeled_count_forget(*, project_id: int) -> None:
     """Labels were stored in bulk: the next reader counts again."""
-    cache.delete(_labeled_key(project_id))
+    if LABELED_COUNT_TTL_S > 0:
+        cache.delete(labeled_count_key(project_id))
 
 
 def labeled_count_bump(*, project_id: int) -> None:
     """One more sample has a label (its first): keep the shared count current."""
+    if LABELED_COUNT_TTL_S <= 0:
+        return
     try:
-        cache.incr(_labeled_key(project_id))
+        cache.incr(labeled_count_key(project_id))
     except ValueError:
-        pass  # not cached now: the next reader counts
+        pass  # not cached in this window: its first reader counts
 
 
 def effective_labels(*, project: Project) -> dict[int, int]:

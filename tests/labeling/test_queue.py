@@ -213,7 +213,7 @@ def test_retrain_round_after_every_n_labels_debounced(
 
 
 def test_labeled_count_is_shared_bumped_by_first_labels_and_cleared_by_imports(
-    project, queued, annotators, django_assert_num_queries
+    project, queued, annotators, django_assert_num_queries, monkeypatch
 ):
     from labeling.selectors.labels import (
         labeled_count,
@@ -221,6 +221,8 @@ def test_labeled_count_is_shared_bumped_by_first_labels_and_cleared_by_imports(
         labeled_count_recent,
     )
 
+    # one window for the whole test (a 5 s window could turn over between two steps)
+    monkeypatch.setattr("labeling.selectors.labels.LABELED_COUNT_TTL_S", 3600)
     project.loop_config.overlap = 2
     project.loop_config.save()
     alice, bob = annotators[:2]

@@ -93,3 +93,16 @@ def test_production_refuses_unsafe_settings(tmp_path, override, reason):
     assert out.returncode != 0
     assert "QUARRY_ENV=production refuses to start" in out.stderr
     assert reason in out.stderr
+
+
+def test_cache_url_must_be_redis(tmp_path):
+    out = run_manage(["check"], {"QUARRY_CACHE_URL": "memcached://x:11211"}, tmp_path)
+    assert out.returncode != 0
+    assert "QUARRY_CACHE_URL must be a Redis URL" in out.stderr
+
+
+def test_cache_url_selects_redis(tmp_path):
+    env = {"QUARRY_CACHE_URL": "redis://127.0.0.1:6379/13"}
+    assert settings_value("settings.CACHES['default']['BACKEND']", env, tmp_path).endswith(
+        "RedisCache"
+    )
