@@ -57,13 +57,23 @@ def sample_payloads(*, project: Project, sample_ids: list[int]) -> list[dict]:
     ids = [int(i) for i in sample_ids]
     if not ids:
         return []
+    # each sample with its predictions, newest model version first: one statement
     rows = sql.fetch(
-        f"""SELECT id, width, height FROM {Sample._meta.db_table}
-        WHERE project_id = %s AND id IN ({sql.marks(ids)})""",
+        f"""SELECT s.id, s.width, s.height, {PREDICTION.select("p")}
+        FROM {Sample._meta.db_table} s
+        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
+        WHERE s.project_id = %s AND s.id IN ({sql.marks(ids)})
+        ORDER BY s.id, p.model_version_id DESC""",
         [project.pk, *ids],
     )
-    samples = {pk: (width, height) for pk, width, height in rows}
-    predictions = latest_predictions(sample_ids=samples.keys())
+    samples: dict[int, tuple[int, int]] = {}
+    predictions: dict[int, Prediction] = {}
+    for pk, width, height, *prediction in rows:
+        if pk in samples:
+            continue  # an older model version's prediction
+        samples[pk] = (width, height)
+        if prediction[0] is not None:
+            predictions[pk] = PREDICTION.instance(prediction)
     payloads = []
     for sid in ids:
         if sid not in samples:
