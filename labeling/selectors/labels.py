@@ -37,8 +37,6 @@ def labeled_count_recent(*, project: Project) -> int:
     the window; a label import drops it. The workers' steps and the evaluation use the
     exact count.
     """
-    if LABELED_COUNT_TTL_S <= 0:
-        return labeled_count(project=project)
     return cache.get_or_set(
         labeled_count_key(project.pk),
         lambda: labeled_count(project=project),
@@ -48,14 +46,11 @@ def labeled_count_recent(*, project: Project) -> int:
 
 def labeled_count_forget(*, project_id: int) -> None:
     """Labels were stored in bulk: the next reader counts again."""
-    if LABELED_COUNT_TTL_S > 0:
-        cache.delete(labeled_count_key(project_id))
+    cache.delete(labeled_count_key(project_id))
 
 
 def labeled_count_bump(*, project_id: int) -> None:
     """One more sample has a label (its first): keep the shared count current."""
-    if LABELED_COUNT_TTL_S <= 0:
-        return
     try:
         cache.incr(labeled_count_key(project_id))
     except ValueError:

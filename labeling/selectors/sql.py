@@ -41,6 +41,14 @@ def marks(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def named_marks(prefix: str, ids: Sequence[int], params: dict[str, Any]) -> list[str]:
+    """``["%(prefix0)s", "%(prefix1)s", ...]`` for a statement with named parameters;
+    the ids (as ints) go into ``params`` under those names."""
+    names = [f"{prefix}{i}" for i in range(len(ids))]
+    params.update(zip(names, (int(v) for v in ids), strict=True))
+    return [f"%({n})s" for n in names]
+
+
 class Fields(Generic[M]):
     """Some fields of a model: their columns for a SELECT, and a row back to an instance.
 

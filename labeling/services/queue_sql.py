@@ -41,13 +41,6 @@ ANNOTATION = sql.Fields(
 )
 
 
-def id_list(name: str, ids: Sequence[int], params: dict[str, Any]) -> str:
-    """``%(name0)s, %(name1)s, ...`` for an IN list, with the values put into params."""
-    names = [f"{name}{i}" for i in range(len(ids))]
-    params.update(zip(names, (int(v) for v in ids), strict=True))
-    return ", ".join(f"%({n})s" for n in names)
-
-
 def held(*, project_id: int, user_id: int, now: datetime, limit: int) -> list[Item]:
     """Open items of the project that the user holds an unexpired reservation of."""
     # CROSS JOIN makes SQLite start from the user's few reservations (PostgreSQL plans
@@ -59,8 +52,14 @@ def held(*, project_id: int, user_id: int, now: datetime, limit: int) -> list[It
         WHERE r.user_id = %(user)s AND r.expires_at > %(now)s AND q.id = r.item_id
           AND q.project_id = %(project)s AND q.state = %(open)s
         ORDER BY q.position LIMIT %(limit)s"""
-    params = {"user": user_id, "now": sql.db_time(now), "project": project_id, "open": OPEN}
-    return [Item(*row) for row in sql.fetch(statement, {**params, "limit": limit})]
+    params = {
+        "user": user_id,
+        "now": sql.db_time(now),
+        "project": project_id,
+        "open": OPEN,
+        "limit": limit,
+    }
+    return [Item(*row) for row in sql.fetch(statement, params)]
 
 
 def available(
@@ -100,9 +99,9 @@ def available(
             WHERE r.item_id = q.id AND r.expires_at > %(now)s) < %(overlap)s"""
     extra = ""
     if exclude:
-        extra += f" AND q.id NOT IN ({id_list('x', exclude, params)})"
+        extra += f" AND q.id NOT IN ({', '.join(sql.named_marks('x', exclude, params))})"
     if only is not None:
-        extra += f" AND q.id IN ({id_list('o', only, params) or 'NULL'})"
+        extra += f" AND q.id IN ({', '.join(sql.named_marks('o', only, params)) or 'NULL'})"
     statement = f"""
         SELECT q.id, q.sample_id, q.position FROM {ITEMS} q
         WHERE q.project_id = %(project)s AND q.state = %(open)s
@@ -125,8 +124,10 @@ def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: da
         "now": sql.db_time(now),
         "expires": sql.db_time(expires),
     }
-    values = ", ".join(f"(%(i{k})s, %(user)s, %(expires)s, %(now)s)" for k in range(len(item_ids)))
-    params.update({f"i{k}": int(item_id) for k, item_id in enumerate(item_ids)})
+    values = ", ".join(
+        f"({item}, %(user)s, %(expires)s, %(now)s)"
+        for item in sql.named_marks("i", item_ids, params)
+    )
     sql.execute(
         f"""INSERT INTO {RESERVATIONS} (item_id, user_id, expires_at, created_at)
         VALUES {values}

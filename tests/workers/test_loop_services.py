@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from labeling.models import Job, LoopConfig, Membership, Project
+from labeling.selectors.labels import labeled_count_forget
 from labeling.services.jobs import JobConflictError
 from labeling.services.loop import (
     pretrain_request,
@@ -113,20 +114,24 @@ def test_scheduled_round_is_debounced_and_skips_done_projects(project):
     assert round_scheduled(project_id=10**9) is None
 
 
-def test_labels_trigger_a_round_every_n_and_only_one_at_a_time(project, monkeypatch):
-    # labels written straight to the table bypass the shared count: read it exactly
-    monkeypatch.setattr("labeling.selectors.labels.LABELED_COUNT_TTL_S", 0)
+def label(annotator, samples) -> None:
+    """Labels written straight to the table, then the shared count dropped, as a label
+    import does (the queue bumps it instead)."""
+    for sample in samples:
+        AnnotationFactory(sample=sample, annotator=annotator)
+    labeled_count_forget(project_id=samples[0].project_id)
+
+
+def test_labels_trigger_a_round_every_n_and_only_one_at_a_time(project):
     LoopConfig.objects.filter(project=project).update(retrain_every=3)
     pool = list(project.samples.filter(split="pool"))
     annotator = MembershipFactory(project=project).user
-    for sample in pool[:2]:
-        AnnotationFactory(sample=sample, annotator=annotator)
+    label(annotator, pool[:2])
     assert round_maybe_trigger(project=project) is None
-    AnnotationFactory(sample=pool[2], annotator=annotator)
+    label(annotator, pool[2:3])
     job = round_maybe_trigger(project=project)
     assert (job.kind, job.params) == ("round", {"trigger": "labels", "n_labels": 3})
-    for sample in pool[3:7]:
-        AnnotationFactory(sample=sample, annotator=annotator)
+    label(annotator, pool[3:7])
     assert round_maybe_trigger(project=project) is None  # debounced by the running round
     job.state = Job.State.SUCCEEDED
     job.result = {"labels_at_start": 3}
@@ -135,22 +140,19 @@ def test_labels_trigger_a_round_every_n_and_only_one_at_a_time(project, monkeypa
     assert again is not None and again.params["n_labels"] == 7
 
 
-def test_label_trigger_counts_from_the_latest_classifier_not_imported_predictions(
-    project, monkeypatch
-):
+def test_label_trigger_counts_from_the_latest_classifier_not_imported_predictions(project):
     from labeling.models import ModelVersion
     from labeling.selectors.models import classifier_versions
 
-    monkeypatch.setattr("labeling.selectors.labels.LABELED_COUNT_TTL_S", 0)
     LoopConfig.objects.filter(project=project).update(retrain_every=3)
     annotator = MembershipFactory(project=project).user
-    for sample in list(project.samples.filter(split="pool"))[:6]:
-        AnnotationFactory(sample=sample, annotator=annotator)
+    pool = list(project.samples.filter(split="pool"))
+    label(annotator, pool[:6])
     ModelVersion.objects.create(project=project, kind="linear", n_labels=4, checkpoint="m/a.pt")
     ModelVersion.objects.create(project=project, kind="imported", n_labels=6)  # no classifier
     assert classifier_versions(project=project).first().n_labels == 4
     assert round_maybe_trigger(project=project) is None  # 6 - 4 < 3
-    AnnotationFactory(sample=project.samples.filter(split="pool")[6], annotator=annotator)
+    label(annotator, pool[6:7])
     assert round_maybe_trigger(project=project).params["n_labels"] == 7  # 7 - 4 >= 3
 
 
