@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from al_engine.chunks import map_rows, run_chunks
+from al_engine.chunks import run_chunks
 from al_engine.threads import threads_for
+from al_engine.topk import all_set, top_unsorted
 from al_engine.validation import validate_params
 
 __all__ = [
@@ -166,7 +167,7 @@ class Strategy:
         rng = make_rng(random_state)
         with threads_for(0):  # checks are many small ops: one thread (see al_engine.threads)
             inputs = self._validate(probs, committee_probs, embeddings, labeled_mask)
-            n_pool = int(inputs.pool.sum())
+            n_pool = int(torch.count_nonzero(inputs.pool))
         inputs.tie_rng = None if random_state is None else rng
         if n_pool == 0:
             raise PoolExhaustedError(f"all {inputs.n_rows} rows are labeled: the pool is exhausted")
@@ -241,10 +242,13 @@ class Strategy:
             _check_rows("embeddings", t.shape[0], n_rows)
             if t.shape[1] < 1:
                 raise ValueError("embeddings must have at least one column")
-            if not bool(torch.isfinite(t).all()):  # flat pass first, rows only when needed
+            # one summing pass first (a bool mask of every entry costs ~10x more); rows are
+            # looked at only when the sum is not finite (a NaN/inf, or a sum that overflowed)
+            if not bool(torch.isfinite(t.sum())):
                 bad = ~torch.isfinite(t).all(dim=1)
-                t = t.masked_fill(bad[:, None], 0.0)
-                inputs.bad_rows = bad
+                if bool(bad.any()):
+                    t = t.masked_fill(bad[:, None], 0.0)
+                    inputs.bad_rows = bad
             inputs.embeddings = t
         return inputs
 
@@ -310,14 +314,14 @@ def _clean_top(
     and non-pool scores become ``-inf`` in place). Chunks run on the row workers; the global
     top k lies in the union of the chunks' top k."""
     neg_inf = float("-inf")
-    masked = not bool(pool.all())
+    masked = not all_set(pool)
     tops: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def one(start: int, stop: int) -> None:
         part = score_rows(start, stop).nan_to_num_(nan=neg_inf, posinf=neg_inf, neginf=neg_inf)
         if masked:
             part.masked_fill_(~pool[start:stop], neg_inf)
-        vals, idx = torch.topk(part, min(k, stop - start), sorted=False)
+        vals, idx = top_unsorted(part, min(k, stop - start))
         tops[start] = (vals, idx + start)
 
     run_chunks(one, n, chunk, max(n, n_elements), pool.device)
@@ -330,30 +334,6 @@ def _clean_top(
 def _ordered(cand: np.ndarray, cand_val: np.ndarray, k: int, rng: np.random.Generator | None):
     order = np.lexsort((cand, tie_order(cand, rng), -cand_val))[:k]
     return cand[order], cand_val[order]
-
-
-def rank_measure(
-    measure: Callable[[torch.Tensor], torch.Tensor],
-    data: torch.Tensor,
-    pool: torch.Tensor,
-    k: int,
-    rng: np.random.Generator | None,
-    *,
-    chunk: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``rank_top(measure(data), pool, k, rng)`` without a score vector for the whole pool:
-    each chunk of rows is scored and ranked where it lies (on the row workers). Only when
-    ties straddle the cut, or fewer than k rows score finitely, is the full vector built."""
-    n = data.shape[0]
-    if k >= n:
-        return rank_top(measure(data), pool, k, rng)
-    vals, idx = _clean_top(
-        lambda a, b: measure(data[a:b]), n, pool, k + 1, chunk=chunk, n_elements=data.numel()
-    )
-    if bool(vals[k] == vals[k - 1]) or not bool(torch.isfinite(vals[k - 1])):
-        return rank_top(map_rows(measure, data, chunk=chunk), pool, k, rng)
-    cand = idx[:k].cpu().numpy()
-    return _ordered(cand, vals[:k].cpu().numpy().astype(np.float64), k, rng)
 
 
 def rank_top(

@@ -45,14 +45,13 @@ def vote_entropy(cp: torch.Tensor) -> torch.Tensor:
         votes = x.argmax(dim=2).T  # [b, m]
         counts = torch.zeros(x.shape[1], c, dtype=torch.int64, device=x.device)
         counts.scatter_add_(1, votes, torch.ones_like(votes))
-        return table[counts].sum(dim=1)
+        out = table[counts].sum(dim=1)
+        # argmax hides NaN, so look for it: one flat pass over the chunk, rows only if it is off
+        if not bool(torch.isfinite(x.sum())):
+            out.masked_fill_(~torch.isfinite(x.sum(dim=2).sum(dim=0)), float("nan"))
+        return out
 
-    out = _rows(one, cp)
-    # argmax hides NaN, so look for it: one flat pass, and a per-row pass only if something is off
-    if not bool(torch.isfinite(cp.sum())):
-        ok = _rows(lambda x: torch.isfinite(x.sum(dim=2).sum(dim=0)), cp)
-        out = out.masked_fill(~ok, float("nan"))
-    return out
+    return _rows(one, cp)
 
 
 def consensus_entropy(cp: torch.Tensor) -> torch.Tensor:

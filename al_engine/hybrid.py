@@ -67,7 +67,7 @@ class Hybrid(Strategy):
         scores = scorer(src)
         if inputs.bad_rows is not None:
             scores = scores.masked_fill(inputs.bad_rows, float("nan"))
-        n_pool = int(inputs.pool.sum())
+        n_pool = int(torch.count_nonzero(inputs.pool))
         m = min(n_pool, self.candidates * k)
         cand, cand_scores = rank_top(scores, inputs.pool, m, inputs.tie_rng)
         finite = np.isfinite(cand_scores)

@@ -21,6 +21,7 @@ import torch
 
 from al_engine.base import rank_top
 from al_engine.chunks import map_rows
+from al_engine.topk import all_set, top_unsorted
 
 __all__ = ["SCREEN_CHUNK", "SCREEN_MIN_ROWS", "TERM_ERROR", "top_k"]
 
@@ -42,24 +43,31 @@ def top_k(
     *,
     terms: int,
     axis: int = 0,
+    screen: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best pool rows of ``measure(data)`` (rows along ``axis``), exactly as
     ``rank_top(measure(data), pool, k, tie_rng)`` would pick them.
 
     ``measure`` maps rows of any float dtype to one score per row; ``terms`` bounds how many
     float32 rounding errors add up in one score (e.g. the number of classes for an entropy).
+    ``screen`` maps float64 rows to their float32 scores (default: ``measure`` of a float32
+    copy); a NaN marks a row whose float32 score is outside the bound (scored exactly).
     """
     n = data.shape[axis]
     if data.dtype != torch.float64 or n < SCREEN_MIN_ROWS:
         return rank_top(measure(data), pool, k, tie_rng)
-    approx = map_rows(lambda x: measure(x.to(torch.float32)), data, axis=axis, chunk=SCREEN_CHUNK)
+
+    def in_float32(x: torch.Tensor) -> torch.Tensor:
+        return measure(x.to(torch.float32))
+
+    approx = map_rows(screen or in_float32, data, axis=axis, chunk=SCREEN_CHUNK)
     odd = None  # rows whose float32 score is not finite are scored exactly too
     if not bool(torch.isfinite(approx.sum())):
         odd = ~torch.isfinite(approx) & pool
         approx.masked_fill_(odd, float("-inf"))
-    if not bool(pool.all()):
+    if not all_set(pool):
         approx.masked_fill_(~pool, float("-inf"))
-    kth = torch.topk(approx, k, sorted=False).values.min()
+    kth = top_unsorted(approx, k)[0].min()
     if not bool(torch.isfinite(kth)):  # fewer than k finite rows: no screen to build
         return rank_top(measure(data), pool, k, tie_rng)
     tol = 2.0 * TERM_ERROR * max(1, terms) * max(1.0, abs(float(kth)))

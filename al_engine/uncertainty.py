@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from al_engine.base import Inputs, Strategy, rank_measure
-from al_engine.chunks import CHUNK_ROWS, map_rows, safe_log
+from al_engine.base import Inputs, Strategy
+from al_engine.chunks import map_rows, safe_log
 from al_engine.registry import register
 from al_engine.screen import top_k
 
@@ -26,30 +26,85 @@ __all__ = [
 ]
 
 
+#: rows per chunk of the column passes: a chunk's class columns stay in the L2 cache
+COLUMN_CHUNK = 1 << 14
+#: column passes on CPU tensors run on numpy (tests turn it off to run the CUDA code on the CPU)
+NUMPY_ON_CPU = True
+
+
+def _class_columns(p: torch.Tensor, dtype: torch.dtype):
+    """A row chunk as one contiguous vector per class, converted to ``dtype`` in the same copy,
+    and the array library to work on it: numpy on the CPU (a ufunc call costs ~1 us against
+    5-20 us for a torch op on a row worker, and the ~30 calls per chunk dominate), else torch.
+
+    Element-wise ops over whole columns beat reductions over a 10-wide inner dimension ~2x.
+    """
+    cols = torch.empty((p.shape[1], p.shape[0]), dtype=dtype, device=p.device)
+    if p.device.type == "cpu" and NUMPY_ON_CPU:
+        out = cols.numpy()
+        out[...] = p.detach().numpy().T
+        return np, out
+    cols.copy_(p.T)
+    return torch, cols
+
+
+def _least_confident_rows(p: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    lib, cols = _class_columns(p, dtype)
+    top = cols[0]  # our own buffer: updated in place
+    for col in cols[1:]:
+        lib.maximum(top, col, out=top)
+    return torch.as_tensor(lib.subtract(1.0, top, out=top))
+
+
+def _margin_rows(p: torch.Tensor, dtype: torch.dtype, *, guard: bool = False):
+    # running top-2: 3 vector ops per class, no sort, no scatter; a tie for first place gives
+    # second == top, a margin of 0 as it should
+    lib, cols = _class_columns(p, dtype)
+    top = cols[0]
+    second = lib.full_like(top, float("-inf"))
+    tmp = lib.empty_like(top)
+    for col in cols[1:]:
+        lib.minimum(top, col, out=tmp)
+        lib.maximum(second, tmp, out=second)
+        lib.maximum(top, col, out=top)
+    bad = None
+    if guard and not (top.max() <= 1.0 and second.min() >= 0.0):  # (a NaN also gets here)
+        bad = (top > 1.0) | (second < 0.0)
+    lib.subtract(second, top, out=second)
+    second += 1.0
+    if bad is not None:
+        second[bad] = float("nan")
+    return torch.as_tensor(second)
+
+
 def least_confident(probs: torch.Tensor) -> torch.Tensor:
     """``1 - max_c p``: high when the top class is unsure."""
-    return map_rows(lambda p: 1.0 - p.amax(dim=1), probs)
-
-
-def _margin(p: torch.Tensor) -> torch.Tensor:
-    # running top-2 over the class columns of a cache-sized chunk: 3 vector ops per class,
-    # no sort, no scatter; a tie for first place gives a margin of 0 as it should
-    cols = p.T.contiguous()
-    top = cols[0].clone()
-    second = torch.full_like(top, float("-inf"))
-    tmp = torch.empty_like(top)
-    for col in cols[1:]:
-        torch.minimum(top, col, out=tmp)
-        torch.maximum(second, tmp, out=second)
-        torch.maximum(top, col, out=top)
-    return 1.0 - (top - second)
+    return map_rows(lambda p: _least_confident_rows(p, p.dtype), probs, chunk=COLUMN_CHUNK)
 
 
 def margin(probs: torch.Tensor) -> torch.Tensor:
     """``1 - (p_top1 - p_top2)``: high when the two best classes are close (1 class: 0)."""
     if probs.shape[1] == 1:
         return torch.zeros(probs.shape[0], dtype=probs.dtype, device=probs.device)
-    return map_rows(_margin, probs, chunk=1 << 14)
+    return map_rows(lambda p: _margin_rows(p, p.dtype), probs, chunk=COLUMN_CHUNK)
+
+
+def least_confident_float32(p: torch.Tensor) -> torch.Tensor:
+    """Least-confident scores in float32 of float64 rows, for the screen (``al_engine.screen``).
+
+    Rounding to float32 is monotone, so the float32 maximum is the rounded float64 one, and the
+    score is off by a few float32 ulps of ``max(1, |score|)``: inside the screen's bound for
+    any input, probabilities or not.
+    """
+    return _least_confident_rows(p, torch.float32)
+
+
+def margin_float32(p: torch.Tensor) -> torch.Tensor:
+    """Margin scores in float32 of float64 rows, for the screen: the float32 top two are the
+    rounded float64 top two, and with ``0 <= second <= top <= 1`` the score is off by a few
+    float32 ulps of 1. Elsewhere the error scales with the entries, not the score (two entries
+    near 1e6 a hair apart): those rows (not probabilities) get NaN, and are scored exactly."""
+    return _margin_rows(p, torch.float32, guard=True)
 
 
 def neg_xlogx_sum(p: torch.Tensor, dim: int) -> torch.Tensor:
@@ -81,10 +136,13 @@ class RandomSampling(Strategy):
         return picked, scores
 
 
-#: float32 rounding errors summed in one score, for the float32 screen (see al_engine.screen);
-#: margin (a top-2 pass) and least confident (a single max) gain nothing from float32 and are
-#: scored and ranked chunk by chunk instead (``rank_measure``)
-SCREEN_TERMS = {"entropy": lambda c: c}
+#: float32 rounding errors summed in one score, and the float32 scoring of float64 rows, for the
+#: float32 screen (see al_engine.screen)
+SCREENS = {
+    "entropy": (lambda c: c, None),
+    "margin": (lambda c: 2, margin_float32),
+    "least_confident": (lambda c: 1, least_confident_float32),
+}
 
 
 class _Uncertainty(Strategy):
@@ -94,12 +152,10 @@ class _Uncertainty(Strategy):
         return UNCERTAINTY[self.name](inputs.probs)
 
     def _select_pool(self, k: int, inputs: Inputs, rng: np.random.Generator):
-        terms = SCREEN_TERMS.get(self.name)
         probs = inputs.probs
-        if terms is None:
-            return rank_measure(
-                UNCERTAINTY[self.name], probs, inputs.pool, k, inputs.tie_rng, chunk=CHUNK_ROWS
-            )
+        if probs.shape[1] == 1:  # one class: every score is the same
+            return super()._select_pool(k, inputs, rng)
+        terms, screen = SCREENS[self.name]
         return top_k(
             UNCERTAINTY[self.name],
             probs,
@@ -107,6 +163,7 @@ class _Uncertainty(Strategy):
             k,
             inputs.tie_rng,
             terms=terms(probs.shape[1]),
+            screen=screen,
         )
 
 

@@ -141,3 +141,14 @@ def test_views_and_tensors_are_accepted():
         5, probs=torch.as_tensor(probs[::-1].copy()), labeled_mask=torch.zeros(N, dtype=torch.bool)
     )
     assert view.indices.tolist() == expected.indices.tolist() == tensor.indices.tolist()
+
+
+def test_only_non_finite_embedding_rows_are_bad_even_when_the_sum_overflows():
+    # the check sums every entry first: 1e308 + 1e308 overflows, yet every entry is finite
+    x = np.full((4, 3), 1e308)
+    strategy = get_strategy("coreset")
+    assert strategy._validate(None, None, x, np.zeros(4, bool)).bad_rows is None
+    x[2, 1] = np.nan
+    x[3, 0] = -np.inf
+    bad = strategy._validate(None, None, x, np.zeros(4, bool)).bad_rows
+    assert bad.tolist() == [False, False, True, True]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from al_engine import chunks, get_strategy, screen, threads
+from al_engine import chunks, get_strategy, screen, threads, uncertainty
 from al_engine.base import rank_top
 from al_engine.committee import COMMITTEE, kl_disagreement, vote_entropy
 from al_engine.uncertainty import UNCERTAINTY
@@ -185,3 +185,26 @@ def test_a_chunked_pass_inside_a_chunk_runs_serially_instead_of_waiting_on_itsel
     runner.join(timeout=30)
     assert not runner.is_alive(), "the nested pass deadlocked"
     assert torch.allclose(result["got"], x.sum(dim=1))
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_margin_rows_outside_0_1_leave_the_float32_screen_for_exact_scores(guarded, monkeypatch):
+    # top two entries near 1e6, 0.01 x step apart: margins 1 - 0.01 x step top the ranking,
+    # and float32 (ulp 0.0625 there) cannot order them; only exact scores can
+    rng = np.random.default_rng(8)
+    n = 3000
+    x = rng.dirichlet(np.ones(5), size=n)
+    big = rng.choice(n, 40, replace=False)
+    steps = rng.permutation(40)[:, None] * 0.01
+    x[big] = np.concatenate([1e6 + steps, np.full((40, 1), 1e6), np.zeros((40, 3))], axis=1)
+    data, pool = torch.as_tensor(x), torch.ones(n, dtype=torch.bool)
+    want = rank_top(UNCERTAINTY["margin"](data), pool.clone(), 30, None)
+    screen_fn = uncertainty.margin_float32
+    if not guarded:  # the same float32 scores without the range check: the check can fail
+        screen_fn = lambda p: uncertainty._margin_rows(p, torch.float32)  # noqa: E731
+    monkeypatch.setattr(screen, "SCREEN_MIN_ROWS", 0)
+    got = screen.top_k(UNCERTAINTY["margin"], data, pool, 30, None, terms=2, screen=screen_fn)
+    assert (got[0].tolist() == want[0].tolist()) is guarded
+    if guarded:
+        np.testing.assert_array_equal(got[1], want[1])
+        assert set(got[0].tolist()) & set(big.tolist())  # the case is exercised

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from modAL.uncertainty import (
@@ -15,7 +16,7 @@ from modAL.uncertainty import (
     uncertainty_sampling,
 )
 
-from al_engine import get_strategy
+from al_engine import get_strategy, uncertainty
 from tests.al_engine.modal_fakes import assert_same_up_to_ties, fitted, prob_matrices, row_ids
 from tests.al_engine.paths import PATHS, engine_path
 
@@ -72,3 +73,23 @@ def test_single_class_margin_is_zero():
     sel = get_strategy("margin").select(2, probs=np.ones((3, 1)), labeled_mask=np.zeros(3, bool))
     assert sel.scores.tolist() == [0.0, 0.0]
     assert sel.indices.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "fn", ["least_confident", "margin", "least_confident_float32", "margin_float32"]
+)
+def test_the_torch_column_pass_for_cuda_gives_the_numpy_one(fn, monkeypatch):
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet(np.ones(7), size=5000)
+    probs[::9] = np.round(probs[::9], 1)  # ties for first and second place
+    probs[10, 3] = np.nan
+    probs[11] = [2.0, 1.5, -1.0, 0, 0, 0, 0]  # not probabilities: NaN in the float32 screen
+    data = torch.as_tensor(probs)
+    with engine_path("screened"):  # chunks of a few rows on threads, as on a big pool
+        want = getattr(uncertainty, fn)(data)
+        monkeypatch.setattr(uncertainty, "NUMPY_ON_CPU", False)
+        got = getattr(uncertainty, fn)(data)
+    torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)
+    assert want.dtype == (torch.float32 if fn.endswith("float32") else torch.float64)
+    assert bool(torch.isnan(want[10]))
+    assert bool(torch.isnan(want[11])) is (fn == "margin_float32")
