@@ -5,7 +5,8 @@
 
 Prints, per case: modAL's time, Quarry's time, the speed-up, and the peak resident memory each
 added above its starting point (sampled every 2 ms in a separate first run). Times are the best
-of ``--repeat`` runs (modAL's slowest cases run once). "same" says whether both picked the same rows (up to ties).
+of ``--repeat`` runs, or of as many as fit in half a second for fast cases (modAL's slowest
+cases run once). "same" says whether both picked the same rows (up to ties).
 """
 
 from __future__ import annotations
@@ -83,15 +84,23 @@ class Peak:
         self.mb = (self.peak - self.base) / 2**20
 
 
+#: fast cases run until this much time is spent (at most MAX_RUNS runs), as timeit's autorange
+MIN_TOTAL_S = 0.5
+MAX_RUNS = 30
+
+
 def measure(fn, repeat: int):
-    """Peak memory from one sampled run; time = best of ``repeat`` runs without the sampler."""
+    """Peak memory from one sampled run; time = best of at least ``repeat`` runs without the
+    sampler, more for fast cases: on this VM an idle CPU comes back slowly (a 15 ms pass
+    takes up to 2x longer right after the other core idled), so a few runs are a warm-up."""
     with Peak() as p:
         out = fn()
-    best = float("inf")
-    for _ in range(repeat):
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < repeat or (spent < MIN_TOTAL_S and runs < MAX_RUNS):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        took = time.perf_counter() - t0
+        best, spent, runs = min(best, took), spent + took, runs + 1
     return best, p.mb, out
 
 
