@@ -3,7 +3,7 @@
     # (a) SimCLR throughput, Quarry vs lightly (lightly lives only in .venv-bench):
     python bench/ssl_pretrain.py throughput
     # (b) quality on CPU: SimCLR resnet18, 10,000 train images, 15-minute budget, weighted kNN
-    python bench/ssl_pretrain.py quality --budget-min 15
+    python bench/ssl_pretrain.py quality --budget-min 15 --view-size 16
     # (c) quality on CUDA: 200 epochs on the 50,000 train images, SimCLR + rotation + MAE
     python bench/ssl_pretrain.py quality --device cuda --train-images 50000 --epochs 200 \
         --batch-size 512 --methods simclr,rotation,mae --compile
@@ -219,6 +219,7 @@ def quality(args: argparse.Namespace) -> None:
             seed=0,
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
+            view_size=args.view_size if method in ("simclr", "byol") else None,
         )
         if not args.epochs:
             config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
@@ -242,7 +243,9 @@ def quality(args: argparse.Namespace) -> None:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         figures = ", ".join(f"{k} {100 * v:.2f}%" for k, v in rows.items())
         print(
-            f"{method} {backbone}: {steps} steps of {args.batch_size} ({len(result.history)} "
+            f"{method} {backbone}"
+            f"{f', {config.view_size} px views' if config.view_size else ''}: "
+            f"{steps} steps of {args.batch_size} ({len(result.history)} "
             f"epoch(s) over {len(train_x)} images) in "
             f"{minutes:.1f} min on {args.device}; kNN (k=200, t=0.1) on {len(test_x)} test: {figures}; "
             f"gain {100 * (rows['pretrained'] - rows['random init']):+.2f} points"
@@ -265,6 +268,7 @@ def main() -> None:
     q.add_argument("--test-images", type=int, default=10_000)
     q.add_argument("--batch-size", type=int, default=128)
     q.add_argument("--warmup-epochs", type=int, default=0)
+    q.add_argument("--view-size", type=int, default=None, help="SimCLR's view side (default: 32)")
     q.add_argument("--backbone", default="resnet18")
     q.add_argument("--methods", default="simclr")
     q.add_argument("--compile", action="store_true")

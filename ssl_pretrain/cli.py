@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--image-size", type=int, default=None, help="resize to this size (default: as is)"
     )
+    p.add_argument(
+        "--view-size",
+        type=int,
+        default=None,
+        help="side of SimCLR/BYOL's augmented views (default: the image size; smaller is faster)",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             image_size=args.image_size,
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
+            view_size=args.view_size,
         )
         images, names = load_images(args.images, size=args.image_size)
     except (ValueError, FileNotFoundError) as exc:

@@ -14,6 +14,10 @@ class PretrainConfig:
     """What to train and how. Stored in every checkpoint, so it holds names, never objects.
 
     ``image_size=None`` trains at the pool's own size; otherwise the pool is resized once.
+    ``view_size`` is the side of the augmented views of the two-view methods (SimCLR, BYOL;
+    None: the image size). Smaller views cost fewer FLOPs per step and the encoder still embeds
+    at the image size: random-resized-crop training below the test resolution loses little or
+    gains (Touvron et al. 2019, https://arxiv.org/abs/1906.06423).
     ``lr`` is the base learning rate for a batch of 256 (scaled linearly by ``batch_size``).
     """
 
@@ -30,6 +34,7 @@ class PretrainConfig:
     warmup_epochs: int = 0
     temperature: float = 0.5
     mask_ratio: float = 0.75
+    view_size: int | None = None
 
     def __post_init__(self) -> None:
         from .backbones import BACKBONES
@@ -66,6 +71,14 @@ class PretrainConfig:
         if not (isinstance(self.mask_ratio, int | float) and 0 < self.mask_ratio < 1):
             raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
         method_cls = METHODS[self.method]
+        if self.view_size is not None:
+            _int_at_least("view_size", self.view_size, 8)
+            if not method_cls.two_views:
+                raise ValueError(
+                    f"view_size applies to the two-view methods (simclr, byol), not {self.method!r}"
+                )
+            if self.backbone.startswith("vit"):
+                raise ValueError("view_size needs a ResNet backbone (a ViT's patch grid is fixed)")
         if method_cls.needs_vit and not self.backbone.startswith("vit"):
             raise ValueError(
                 f"method {self.method!r} needs a ViT backbone (vit_tiny, vit_small), "

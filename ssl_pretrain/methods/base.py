@@ -22,6 +22,7 @@ class Method(nn.Module):
     name: ClassVar[str]
     description: ClassVar[str]
     needs_vit: ClassVar[bool] = False
+    two_views: ClassVar[bool] = False  # trains on two augmented views (``config.view_size``)
     # Base learning rate for a batch of 256, scaled linearly with the batch size.
     default_lr: ClassVar[float] = 0.12
     default_weight_decay: ClassVar[float] = 5e-4
@@ -31,6 +32,11 @@ class Method(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.config = config
+
+    @property
+    def view_size(self) -> int:
+        """The side of the augmented views: ``config.view_size``, else the encoder's input."""
+        return self.config.view_size or self.encoder.image_size
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError

@@ -25,6 +25,7 @@ def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 class BYOL(Method):
     name = "byol"
     description = "bootstrap: predict a momentum target's projection (Grill et al. 2020)"
+    two_views = True
     base_momentum = 0.99
 
     def __init__(self, encoder: Encoder, config: PretrainConfig) -> None:
@@ -34,7 +35,7 @@ class BYOL(Method):
         self.predictor = mlp(256, hidden, 256)
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
         self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
-        self.augment = simclr_augment(encoder.image_size)
+        self.augment = simclr_augment(self.view_size)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         views = torch.cat([self.augment(x), self.augment(x)])

@@ -28,11 +28,12 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 class SimCLR(Method):
     name = "simclr"
     description = "contrastive: two augmented views, NT-Xent loss (Chen et al. 2020)"
+    two_views = True
 
     def __init__(self, encoder: Encoder, config: PretrainConfig) -> None:
         super().__init__(encoder, config)
         self.projector = mlp(encoder.dim, 2048 if encoder.dim >= 2048 else 512, 128)
-        self.augment = simclr_augment(encoder.image_size)
+        self.augment = simclr_augment(self.view_size)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         v1, v2 = self.augment(x), self.augment(x)

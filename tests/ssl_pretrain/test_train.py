@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_pretrain import PretrainConfig, pretrain
+from ssl_pretrain import PretrainConfig, embed, pretrain
 from ssl_pretrain.augment import to_float
 from ssl_pretrain.checkpoint import load_checkpoint
 from ssl_pretrain.train import build_method, make_optimizer
@@ -80,6 +80,22 @@ def test_image_size_resizes_the_pool(toy: tuple[np.ndarray, np.ndarray]) -> None
     config = PretrainConfig(method="mae", backbone="vit_tiny", epochs=1, batch_size=8, image_size=8)
     result = pretrain(config, toy[0][:8])
     assert result.encoder.image_size == 8
+
+
+@pytest.mark.parametrize("method", ["simclr", "byol"])
+def test_view_size_trains_on_smaller_views_and_embeds_at_the_image_size(
+    method: str, toy: tuple[np.ndarray, np.ndarray]
+) -> None:
+    config = PretrainConfig(method=method, backbone="resnet18", epochs=1, batch_size=8, view_size=8)
+    seen: list[tuple[int, ...]] = []
+    model = build_method(config, 16)
+    model.encoder.register_forward_pre_hook(lambda _m, args: seen.append(tuple(args[0].shape)))
+    model.loss(to_float(torch.from_numpy(toy[0][:8])))
+    assert seen and all(shape[-2:] == (8, 8) for shape in seen)
+    result = pretrain(config, toy[0][:16])
+    assert result.encoder.image_size == 16  # the pool's size: embeddings are taken there
+    assert np.isfinite(result.history[-1]["loss"])
+    assert embed(result.encoder, toy[0][:4]).shape == (4, 512)
 
 
 @pytest.mark.parametrize(
