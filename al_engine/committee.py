@@ -42,11 +42,11 @@ def vote_entropy(cp: torch.Tensor) -> torch.Tensor:
     table = -xlogx(k).to(cp.dtype)  # entropy term of a class that got j of m votes
 
     def one(x: torch.Tensor) -> torch.Tensor:
-        votes = x.max(dim=2).indices.T  # [b, m]; the first maximal class, ~1.5x faster than argmax
+        votes = x.max(dim=2).indices.T  # [b, m]: the first maximal class (faster than argmax)
         counts = torch.zeros(x.shape[1], c, dtype=torch.int64, device=x.device)
         counts.scatter_add_(1, votes, torch.ones_like(votes))
         out = table[counts].sum(dim=1)
-        # argmax hides NaN, so look for it: one flat pass over the chunk, rows only if it is off
+        # votes hide NaN, so look for it: one flat pass over the chunk, rows only if it is off
         if not bool(torch.isfinite(x.sum())):
             out.masked_fill_(~torch.isfinite(x.sum(dim=2).sum(dim=0)), float("nan"))
         return out

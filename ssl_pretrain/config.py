@@ -78,7 +78,7 @@ class PretrainConfig:
                     f"view_size applies to the two-view methods (simclr, byol), not {self.method!r}"
                 )
             if self.backbone.startswith("vit"):
-                raise ValueError("view_size needs a ResNet backbone (a ViT's patch grid is fixed)")
+                raise ValueError("view_size needs a convolutional backbone (a ViT's grid is fixed)")
         if method_cls.needs_vit and not self.backbone.startswith("vit"):
             raise ValueError(
                 f"method {self.method!r} needs a ViT backbone (vit_tiny, vit_small), "

@@ -24,7 +24,10 @@ def test_registries_hold_the_named_entries() -> None:
         ({"compile": "yes"}, "compile must be a bool"),
         ({"view_size": 4}, "view_size must be an integer >= 8"),
         ({"method": "rotation", "view_size": 16}, "two-view methods .* not 'rotation'"),
-        ({"method": "byol", "backbone": "vit_tiny", "view_size": 16}, "needs a ResNet backbone"),
+        (
+            {"method": "byol", "backbone": "vit_tiny", "view_size": 16},
+            "needs a convolutional backbone",
+        ),
     ],
 )
 def test_bad_config_gets_a_clear_error(kwargs: dict, message: str) -> None:
