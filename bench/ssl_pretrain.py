@@ -199,7 +199,7 @@ def train(config, images, device: str, budget_s: float | None):  # noqa: ANN001,
 def quality(args: argparse.Namespace) -> None:
     import torch
 
-    from ssl_pretrain import PretrainConfig, embed
+    from ssl_pretrain import METHODS, PretrainConfig, embed
     from ssl_pretrain.evaluate import knn_accuracy, linear_probe_accuracy
     from ssl_pretrain.train import build_method
 
@@ -219,7 +219,7 @@ def quality(args: argparse.Namespace) -> None:
             seed=0,
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
-            view_size=args.view_size if method in ("simclr", "byol") else None,
+            view_size=args.view_size if METHODS[method].two_views else None,
         )
         if not args.epochs:
             config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
@@ -268,7 +268,12 @@ def main() -> None:
     q.add_argument("--test-images", type=int, default=10_000)
     q.add_argument("--batch-size", type=int, default=128)
     q.add_argument("--warmup-epochs", type=int, default=0)
-    q.add_argument("--view-size", type=int, default=None, help="SimCLR's view side (default: 32)")
+    q.add_argument(
+        "--view-size",
+        type=int,
+        default=None,
+        help="side of SimCLR/BYOL's views (default: the image size)",
+    )
     q.add_argument("--backbone", default="resnet18")
     q.add_argument("--methods", default="simclr")
     q.add_argument("--compile", action="store_true")

@@ -74,8 +74,9 @@ class PretrainConfig:
         if self.view_size is not None:
             _int_at_least("view_size", self.view_size, 8)
             if not method_cls.two_views:
+                two = ", ".join(sorted(name for name, m in METHODS.items() if m.two_views))
                 raise ValueError(
-                    f"view_size applies to the two-view methods (simclr, byol), not {self.method!r}"
+                    f"view_size applies to the two-view methods ({two}), not {self.method!r}"
                 )
             if self.backbone.startswith("vit"):
                 raise ValueError("view_size needs a convolutional backbone (a ViT's grid is fixed)")
