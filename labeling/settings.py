@@ -135,6 +135,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg prepares a fixed statement (``labeling.selectors.sql``) after this many
+        # runs on a connection; 0 turns it off (PgBouncer before 1.21 in transaction mode).
+        _prepare = env_int("QUARRY_DB_PREPARE_THRESHOLD", 5)
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare or None
 else:
     DATABASES = {
         "default": {

@@ -47,6 +47,14 @@ class QueueItem(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["project", "state", "position"], name="queue_next"),
+            # Get-next walks this one: done items leave it. Through ``queue_next`` or the
+            # position constraint, PostgreSQL (whose statistics miss that the done items
+            # are exactly the head of the queue) stepped over every done item per call.
+            models.Index(
+                fields=["project", "position"],
+                condition=models.Q(state="open"),
+                name="queue_open",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["project", "position"], name="queue_unique_position")

@@ -4,7 +4,13 @@ The labeling hot path (authentication, get-next, submit, the payloads the label 
 shows) runs on every keypress of every annotator; composing those ORM queries cost
 more CPU than the database spent running them, so they are written once as SQL that
 SQLite and PostgreSQL both accept. Values are always bound as parameters; only table
-and column names, taken from the models, are written into the text.
+and column names taken from the models, and the code's own constants, are written into
+the text.
+
+On PostgreSQL the parameters are bound by the server, so psycopg prepares each statement
+once it has run ``prepare_threshold`` times on a connection (see settings) and the
+server stops parsing and planning it on every call. The ORM keeps Django's default,
+client-side binding.
 """
 
 from __future__ import annotations
@@ -18,15 +24,30 @@ from django.db import connection, models
 M = TypeVar("M", bound=models.Model)
 
 
+def statement_cursor():
+    """A cursor for fixed statements (server-side binding on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
     """Runs a statement; returns the number of rows it changed."""
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 

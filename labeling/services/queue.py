@@ -1,8 +1,8 @@
 """The labeling queue: appending chosen samples, handing them out, taking labels back.
 
 Handing out is safe under concurrency on both databases. On PostgreSQL candidates are
-locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` and re-checked by a second statement
-(which sees every reservation committed before the lock was granted). On SQLite every
+locked with ``SELECT ... FOR UPDATE SKIP LOCKED``, then reserved by a second statement
+that checks them again (it sees every reservation committed before the lock was granted). On SQLite every
 write transaction is ``BEGIN IMMEDIATE`` (see settings), so writers are serialized and
 the same code is safe without row locks.
 """
@@ -169,28 +169,32 @@ def queue_next(
             "now": now,
             "overlap": config.overlap,
         }
-        fresh: list[queue_sql.Item] = []
-        for _ in range(LOCK_ATTEMPTS):
-            taken = [item.id for item in fresh]
-            if not _supports_skip_locked():
-                fresh += queue_sql.available(**query, limit=want - len(fresh), exclude=taken)
-                break
-            locked = queue_sql.available(**query, limit=want - len(fresh), exclude=taken, lock=True)
-            if not locked:
-                break
-            # A fresh statement: sees reservations committed while the rows were locked.
-            fresh += queue_sql.available(
-                **query, limit=len(locked), only=[item.id for item in locked]
-            )
-            if len(fresh) >= want:
-                break
+        expires = now + timedelta(seconds=config.reservation_seconds)
+        if _supports_skip_locked():
+            fresh = _reserve_locked(query, want=want, expires=expires)
+        else:
+            fresh = queue_sql.available(**query, limit=want)
+            if fresh:
+                queue_sql.reserve(
+                    item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
+                )
         fresh.sort(key=lambda item: item.position)
-        if fresh:
-            expires = now + timedelta(seconds=config.reservation_seconds)
-            queue_sql.reserve(
-                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
-            )
     return held + _items(project, fresh)
+
+
+def _reserve_locked(query: dict, *, want: int, expires: datetime) -> list[queue_sql.Item]:
+    """Lock candidates (skipping rows others hold), then reserve those still free."""
+    fresh: list[queue_sql.Item] = []
+    for _ in range(LOCK_ATTEMPTS):
+        # Items reserved in an earlier try are this transaction's own reservations,
+        # which ``available`` leaves out.
+        locked = queue_sql.available(**query, limit=want - len(fresh), lock=True)
+        if not locked:
+            break
+        fresh += queue_sql.reserve_if_room(items=locked, expires=expires, **query)
+        if len(fresh) >= want:
+            break
+    return fresh
 
 
 def _check_label(project: Project, label: int) -> int:
@@ -245,18 +249,27 @@ def annotation_submit(
         if not replay:
             raise
         return replay
-    if result.created and not result.replayed:
+    if result.created and not result.replayed and _retrain_on_labels(project):
         from labeling.services.rounds import round_maybe_trigger
 
         transaction.on_commit(lambda: round_maybe_trigger(project=project))
     return result
 
 
+def _retrain_on_labels(project: Project) -> bool:
+    """Whether the project retrains every N labels (read with the project: no query)."""
+    config = getattr(project, "loop_config", None)
+    return config is None or bool(config.retrain_every)
+
+
 def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:
     item = queue_sql.item_for_update(project_id=project.pk, sample_id=sample_id)
-    # read under the item's lock: the user's label of this sample and the key's earlier
-    # submission, in one statement
-    found = queue_sql.annotations_of(sample_id=sample_id, user_id=user.pk, key=key)
+    # read under the item's lock: the user's label of this sample, the key's earlier
+    # submission and the item's reservations, in one statement
+    state = queue_sql.submit_state(
+        sample_id=sample_id, user_id=user.pk, key=key, item_id=item.id if item else None, now=now
+    )
+    found = state.annotations
     done = next((a for a in found if key and a.idempotency_key == key), None)
     if done is not None:
         if done.annotator_id != user.pk or done.sample_id != sample_id:
@@ -275,7 +288,7 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
         return SubmitResult(annotation=existing, created=False)
     if item is None:
         raise QueueError("this sample is not in the labeling queue")
-    holders = queue_sql.reservation_holders(item_id=item.id, now=now)
+    holders = state.holders
     if user.pk not in holders:
         if item.state != QueueItem.State.OPEN or item.n_annotations + len(holders) >= (
             project.loop_config.overlap
@@ -283,7 +296,11 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
             raise QueueError(
                 "your reservation of this sample expired and it was handed to someone else"
             )
-    annotation = queue_sql.annotation_insert(
+    n_annotations = item.n_annotations + 1
+    annotation = queue_sql.label_store(
+        item_id=item.id,
+        n_annotations=n_annotations,
+        state=QueueItem.State.DONE if n_annotations >= project.loop_config.overlap else item.state,
         sample_id=sample_id,
         user_id=user.pk,
         label=label,
@@ -291,10 +308,6 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
         key=key,
         now=timezone.now(),
     )
-    n_annotations = item.n_annotations + 1
-    state = QueueItem.State.DONE if n_annotations >= project.loop_config.overlap else item.state
-    queue_sql.item_count_label(item_id=item.id, n_annotations=n_annotations, state=state)
-    queue_sql.reservation_delete(item_id=item.id, user_id=user.pk)
     if n_annotations == 1:
         labeled_count_bump(project_id=project.pk)
     return SubmitResult(annotation=annotation, created=True)

@@ -22,6 +22,10 @@ SKIPS = Skip._meta.db_table
 
 OPEN = QueueItem.State.OPEN.value
 DONE = QueueItem.State.DONE.value
+# Written into the text, not bound: the planner then matches the partial index
+# ``queue_open`` (a prepared statement's generic plan could not, for a parameter).
+OPEN_ITEM = f"q.state = '{OPEN}'"
+assert OPEN.isalpha()
 
 
 class Item(NamedTuple):
@@ -50,43 +54,26 @@ def held(*, project_id: int, user_id: int, now: datetime, limit: int) -> list[It
         SELECT q.id, q.sample_id, q.position
         FROM {RESERVATIONS} r CROSS JOIN {ITEMS} q
         WHERE r.user_id = %(user)s AND r.expires_at > %(now)s AND q.id = r.item_id
-          AND q.project_id = %(project)s AND q.state = %(open)s
+          AND q.project_id = %(project)s AND {OPEN_ITEM}
         ORDER BY q.position LIMIT %(limit)s"""
     params = {
         "user": user_id,
         "now": sql.db_time(now),
         "project": project_id,
-        "open": OPEN,
         "limit": limit,
     }
     return [Item(*row) for row in sql.fetch(statement, params)]
 
 
-def available(
-    *,
-    project_id: int,
-    user_id: int,
-    now: datetime,
-    overlap: int,
-    limit: int,
-    exclude: Sequence[int] = (),
-    only: Sequence[int] | None = None,
-    lock: bool = False,
-) -> list[Item]:
-    """Open items, in queue order, that this user may be handed now.
+def _room(
+    *, project_id: int, user_id: int, now: datetime, overlap: int, params: dict[str, Any]
+) -> str:
+    """The WHERE clause of open items (alias ``q``) this user may be handed now.
 
     Left out: samples the user labeled, items they skipped or hold, and items whose
-    ``overlap`` places are taken by labels and unexpired reservations. ``lock`` takes
-    row locks on the rows returned and skips rows another transaction holds.
+    ``overlap`` places are taken by labels and unexpired reservations.
     """
-    params: dict[str, Any] = {
-        "project": project_id,
-        "open": OPEN,
-        "user": user_id,
-        "now": sql.db_time(now),
-        "overlap": overlap,
-        "limit": limit,
-    }
+    params.update(project=project_id, user=user_id, now=sql.db_time(now), overlap=overlap)
     if overlap == 1:
         room = f"""AND NOT EXISTS (
             SELECT 1 FROM {RESERVATIONS} r WHERE r.item_id = q.id AND r.expires_at > %(now)s)"""
@@ -97,24 +84,43 @@ def available(
           AND q.n_annotations + (
             SELECT COUNT(*) FROM {RESERVATIONS} r
             WHERE r.item_id = q.id AND r.expires_at > %(now)s) < %(overlap)s"""
-    extra = ""
-    if exclude:
-        extra += f" AND q.id NOT IN ({', '.join(sql.named_marks('x', exclude, params))})"
-    if only is not None:
-        extra += f" AND q.id IN ({', '.join(sql.named_marks('o', only, params)) or 'NULL'})"
-    statement = f"""
-        SELECT q.id, q.sample_id, q.position FROM {ITEMS} q
-        WHERE q.project_id = %(project)s AND q.state = %(open)s
+    return f"""q.project_id = %(project)s AND {OPEN_ITEM}
           AND NOT EXISTS (
             SELECT 1 FROM {ANNOTATIONS} a
             WHERE a.sample_id = q.sample_id AND a.annotator_id = %(user)s)
           AND NOT EXISTS (
             SELECT 1 FROM {SKIPS} s WHERE s.item_id = q.id AND s.user_id = %(user)s)
-          {room}{extra}
+          {room}"""
+
+
+def available(
+    *,
+    project_id: int,
+    user_id: int,
+    now: datetime,
+    overlap: int,
+    limit: int,
+    lock: bool = False,
+) -> list[Item]:
+    """Open items, in queue order, that this user may be handed now (see ``_room``).
+
+    ``lock`` takes row locks on the rows returned and skips rows another transaction
+    holds; ``reserve_if_room`` then reserves those still free.
+    """
+    params: dict[str, Any] = {"limit": limit}
+    where = _room(project_id=project_id, user_id=user_id, now=now, overlap=overlap, params=params)
+    statement = f"""SELECT q.id, q.sample_id, q.position FROM {ITEMS} q
+        WHERE {where}
         ORDER BY q.position LIMIT %(limit)s"""
     if lock:
         statement += " FOR UPDATE OF q SKIP LOCKED"
     return [Item(*row) for row in sql.fetch(statement, params)]
+
+
+_RESERVE = f"""INSERT INTO {RESERVATIONS} (item_id, user_id, expires_at, created_at)
+        {{rows}}
+        ON CONFLICT (item_id, user_id)
+        DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at"""
 
 
 def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: datetime) -> None:
@@ -128,13 +134,33 @@ def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: da
         f"({item}, %(user)s, %(expires)s, %(now)s)"
         for item in sql.named_marks("i", item_ids, params)
     )
-    sql.execute(
-        f"""INSERT INTO {RESERVATIONS} (item_id, user_id, expires_at, created_at)
-        VALUES {values}
-        ON CONFLICT (item_id, user_id)
-        DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at""",
-        params,
-    )
+    sql.execute(_RESERVE.format(rows=f"VALUES {values}"), params)
+
+
+def reserve_if_room(
+    *,
+    items: Sequence[Item],
+    project_id: int,
+    user_id: int,
+    now: datetime,
+    overlap: int,
+    expires: datetime,
+) -> list[Item]:
+    """Reserve those of the (locked) items this user may still be handed; returns them.
+
+    A statement of its own, so it sees the reservations other transactions committed
+    while the rows were being locked.
+    """
+    params: dict[str, Any] = {"expires": sql.db_time(expires)}
+    where = _room(project_id=project_id, user_id=user_id, now=now, overlap=overlap, params=params)
+    ids = ", ".join(sql.named_marks("o", [item.id for item in items], params))
+    rows = f"""SELECT q.id, %(user)s, %(expires)s, %(now)s FROM {ITEMS} q
+        WHERE {where} AND q.id IN ({ids})"""
+    reserved = {
+        item_id
+        for (item_id,) in sql.fetch(_RESERVE.format(rows=rows) + " RETURNING item_id", params)
+    }
+    return [item for item in items if item.id in reserved]
 
 
 def item_for_update(*, project_id: int, sample_id: int) -> LockedItem | None:
@@ -147,20 +173,58 @@ def item_for_update(*, project_id: int, sample_id: int) -> LockedItem | None:
     return LockedItem(*found[0]) if found else None
 
 
-def annotations_of(*, sample_id: int, user_id: int, key: str | None) -> list[Annotation]:
-    """The user's label of the sample and the idempotency key's label (at most two)."""
+class Found(NamedTuple):
+    """What submit reads under the item's lock."""
+
+    annotations: list[Annotation]  # the user's label of the sample, the key's label
+    holders: list[int]  # users holding an unexpired reservation of the item
+
+
+def submit_state(
+    *, sample_id: int, user_id: int, key: str | None, item_id: int | None, now: datetime
+) -> Found:
+    """The user's label of the sample, the idempotency key's label (at most two), and
+    the item's reservation holders, in one statement."""
+    blanks = ", ".join(["NULL"] * (len(ANNOTATION) - 1))
     found = sql.fetch(
-        f"""SELECT {ANNOTATION.select("a")} FROM {ANNOTATIONS} a
-        WHERE (sample_id = %(sample)s AND annotator_id = %(user)s) OR idempotency_key = %(key)s
-        LIMIT 2""",
-        {"sample": sample_id, "user": user_id, "key": key},
+        f"""SELECT 1, {ANNOTATION.select("a")} FROM {ANNOTATIONS} a
+        WHERE (a.sample_id = %(sample)s AND a.annotator_id = %(user)s)
+          OR a.idempotency_key = %(key)s
+        UNION ALL
+        SELECT 2, r.user_id, {blanks} FROM {RESERVATIONS} r
+        WHERE r.item_id = %(item)s AND r.expires_at > %(now)s""",
+        {
+            "sample": sample_id,
+            "user": user_id,
+            "key": key,
+            "item": item_id,
+            "now": sql.db_time(now),
+        },
     )
-    return [ANNOTATION.instance(row) for row in found]
+    return Found(
+        annotations=[ANNOTATION.instance(row[1:]) for row in found if row[0] == 1],
+        holders=[row[1] for row in found if row[0] == 2],
+    )
 
 
-def annotation_insert(
-    *, sample_id: int, user_id: int, label: int, time_spent_ms: int, key: str | None, now: datetime
+def label_store(
+    *,
+    item_id: int,
+    n_annotations: int,
+    state: str,
+    sample_id: int,
+    user_id: int,
+    label: int,
+    time_spent_ms: int,
+    key: str | None,
+    now: datetime,
 ) -> Annotation:
+    """Store a new label, count it on its queue item (``n_annotations``, ``state``) and
+    drop the user's reservation of the item.
+
+    One statement on PostgreSQL (the item update and the reservation delete ride along
+    as data-modifying CTEs), three on SQLite.
+    """
     params = {
         "sample": sample_id,
         "user": user_id,
@@ -168,17 +232,27 @@ def annotation_insert(
         "spent": time_spent_ms,
         "key": key,
         "now": sql.db_time(now),
+        "item": item_id,
+        "n": n_annotations,
+        "state": state,
     }
-    statement = f"""INSERT INTO {ANNOTATIONS}
+    insert = f"""INSERT INTO {ANNOTATIONS}
         (sample_id, annotator_id, label, time_spent_ms, idempotency_key, created_at, updated_at)
         VALUES (%(sample)s, %(user)s, %(label)s, %(spent)s, %(key)s, %(now)s, %(now)s)"""
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(statement + " RETURNING id", params)
-            pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(statement, params)
+    count = f"UPDATE {ITEMS} SET n_annotations = %(n)s, state = %(state)s WHERE id = %(item)s"
+    release = f"DELETE FROM {RESERVATIONS} WHERE item_id = %(item)s AND user_id = %(user)s"
+    if connection.vendor == "postgresql":
+        ((pk,),) = sql.fetch(
+            f"""WITH a AS ({insert} RETURNING id), c AS ({count}), r AS ({release})
+            SELECT id FROM a""",
+            params,
+        )
+    else:
+        with sql.statement_cursor() as cursor:
+            cursor.execute(insert, params)
             pk = cursor.lastrowid
+            cursor.execute(count, params)
+            cursor.execute(release, params)
     values = {
         "id": pk,
         "sample_id": sample_id,
@@ -203,27 +277,4 @@ def annotation_update(annotation: Annotation, *, now: datetime) -> None:
             "now": sql.db_time(now),
             "id": annotation.pk,
         },
-    )
-
-
-def reservation_holders(*, item_id: int, now: datetime) -> list[int]:
-    """Users holding an unexpired reservation of the item."""
-    found = sql.fetch(
-        f"SELECT user_id FROM {RESERVATIONS} WHERE item_id = %(item)s AND expires_at > %(now)s",
-        {"item": item_id, "now": sql.db_time(now)},
-    )
-    return [user_id for (user_id,) in found]
-
-
-def item_count_label(*, item_id: int, n_annotations: int, state: str) -> None:
-    sql.execute(
-        f"UPDATE {ITEMS} SET n_annotations = %(n)s, state = %(state)s WHERE id = %(id)s",
-        {"n": n_annotations, "state": state, "id": item_id},
-    )
-
-
-def reservation_delete(*, item_id: int, user_id: int) -> None:
-    sql.execute(
-        f"DELETE FROM {RESERVATIONS} WHERE item_id = %(item)s AND user_id = %(user)s",
-        {"item": item_id, "user": user_id},
     )

@@ -60,6 +60,19 @@ def test_environment_switches_to_postgres_and_redis(tmp_path):
     assert settings_value("settings.CELERY_BROKER_URL", env, tmp_path) == env["CELERY_BROKER_URL"]
 
 
+def test_postgres_prepares_fixed_statements_unless_turned_off(tmp_path):
+    env = {"DATABASE_URL": "postgres://quarry:pw@db.internal:5432/quarry"}
+    options = "settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold')"
+    assert settings_value(options, env, tmp_path) == "5"
+    env["QUARRY_DB_PREPARE_THRESHOLD"] = "0"  # PgBouncer before 1.21, transaction mode
+    assert settings_value(options, env, tmp_path) == "None"
+    env["QUARRY_DB_PREPARE_THRESHOLD"] = "often"
+    out = run_manage(["check"], env, tmp_path)
+    assert out.returncode != 0
+    assert "QUARRY_DB_PREPARE_THRESHOLD='often' is not an integer" in out.stderr
+    assert settings_value(options, {}, tmp_path) == "None"  # SQLite: nothing to prepare
+
+
 PRODUCTION_OK = {
     "QUARRY_ENV": "production",
     "SECRET_KEY": secrets.token_urlsafe(60),

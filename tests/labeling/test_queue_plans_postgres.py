@@ -1,0 +1,72 @@
+"""How PostgreSQL runs get-next: the open-items index and server-side prepared statements."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from labeling.models import QueueItem, Sample
+from labeling.selectors import sql
+from labeling.services.queue import annotation_submit, queue_next
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+
+def queue_rows(project, n: int) -> None:
+    """``n`` queued pool samples as bare rows (no image files): enough for the planner."""
+    samples = Sample.objects.bulk_create(
+        Sample(project=project, file=f"samples/plan/{i}.png", sha256=f"{i:064x}", width=8, height=8)
+        for i in range(n)
+    )
+    QueueItem.objects.bulk_create(
+        QueueItem(project=project, sample=s, position=i) for i, s in enumerate(samples)
+    )
+
+
+def lock_statement(project, user) -> tuple[str, dict]:
+    """The get-next candidate statement (SQL and parameters) as queue_next runs it."""
+    seen: list[tuple[str, dict]] = []
+
+    def record(execute, statement, params, many, context):
+        if "SKIP LOCKED" in statement:
+            seen.append((statement, params))
+        return execute(statement, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert queue_next(project=project, user=user, count=1)
+    return seen[0]
+
+
+def test_get_next_walks_the_open_items_when_the_statistics_think_all_are_open(project, annotators):
+    queue_rows(project, 5000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {QueueItem._meta.db_table}")  # every item open
+    # The head of the queue is done, as after a day of labeling; no ANALYZE since.
+    head = QueueItem.objects.filter(project=project, position__lt=4000)
+    head.update(state=QueueItem.State.DONE, n_annotations=1)
+    statement, params = lock_statement(project, annotators[0])
+    with sql.statement_cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+        (plan,) = cursor.fetchone()
+    plan = json.dumps(plan if not isinstance(plan, str) else json.loads(plan))
+    assert '"Index Name": "queue_open"' in plan, plan
+    # the scan never steps over the 4,000 done items
+    assert '"Rows Removed by Filter": 4000' not in plan
+
+
+def test_fixed_statements_are_prepared_on_the_server(project, queued, annotators):
+    threshold = connection.connection.prepare_threshold
+    assert threshold == 5  # settings: QUARRY_DB_PREPARE_THRESHOLD's default
+    alice = annotators[0]
+    for _ in range(threshold + 1):
+        (item,) = queue_next(project=project, user=alice, count=1)
+        annotation_submit(project=project, user=alice, sample_id=item.sample_id, label=1)
+    prepared = [
+        statement for (statement,) in sql.fetch("SELECT statement FROM pg_prepared_statements", {})
+    ]
+    assert any("SKIP LOCKED" in s for s in prepared), prepared
+    assert any(s.lstrip().startswith("WITH a AS (INSERT INTO") for s in prepared), prepared
+    # and the labels went where they should
+    assert QueueItem.objects.filter(project=project, state=QueueItem.State.DONE).count() == 6
