@@ -17,9 +17,9 @@ COPY al_engine ./al_engine
 COPY ssl_pretrain ./ssl_pretrain
 COPY workers ./workers
 COPY templates ./templates
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install . && mkdir -p /var/lib/quarry && chown quarry /var/lib/quarry
 
 USER quarry
 EXPOSE 8000
-CMD ["gunicorn", "labeling.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "labeling.wsgi:application", "--bind", "0.0.0.0:8000"]

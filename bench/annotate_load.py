@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -38,12 +39,21 @@ PG = os.environ.get("QUARRY_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "quarry_load"
 
 
+def production_workers() -> int:
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--samples", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=production_workers(),
+        help="gunicorn worker processes (default: gunicorn.conf.py's, 2 x CPUs + 1)",
+    )
     parser.add_argument(
         "--threads",
         type=int,

@@ -4,7 +4,9 @@ service's command must refer to things that exist in this repository."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import runpy
 import shlex
 from pathlib import Path
 
@@ -80,3 +82,20 @@ def test_dockerfile_copies_what_exists():
     for source in re.findall(r"^COPY (.+) \S+$", dockerfile, flags=re.M):
         for path in source.split():
             assert (ROOT / path).exists(), f"Dockerfile copies missing {path}"
+
+
+def test_gunicorn_reads_its_settings_from_the_config_file(monkeypatch):
+    from gunicorn.config import Config
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    found = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = Config()
+    for name in ("worker_class", "workers", "timeout"):
+        config.set(name, found[name])  # gunicorn validates each value
+    assert config.worker_class_str == "sync"
+    assert config.workers == 2 * os.cpu_count() + 1
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
+    # the image ships the file next to manage.py, gunicorn's working directory
+    assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text()
+    assert "--workers" not in " ".join(command_words("web"))
