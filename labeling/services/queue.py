@@ -2,9 +2,9 @@
 
 Handing out is safe under concurrency on both databases. On PostgreSQL candidates are
 locked with ``SELECT ... FOR UPDATE SKIP LOCKED``, then reserved by a second statement
-that checks them again (it sees every reservation committed before the lock was granted). On SQLite every
-write transaction is ``BEGIN IMMEDIATE`` (see settings), so writers are serialized and
-the same code is safe without row locks.
+that checks them again (it sees every reservation committed before the lock was
+granted). On SQLite every write transaction is ``BEGIN IMMEDIATE`` (see settings), so
+writers are serialized and the same code is safe without row locks.
 """
 
 from __future__ import annotations
@@ -266,10 +266,10 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
     item = queue_sql.item_for_update(project_id=project.pk, sample_id=sample_id)
     # read under the item's lock: the user's label of this sample, the key's earlier
     # submission and the item's reservations, in one statement
-    state = queue_sql.submit_state(
+    seen = queue_sql.submit_state(
         sample_id=sample_id, user_id=user.pk, key=key, item_id=item.id if item else None, now=now
     )
-    found = state.annotations
+    found = seen.annotations
     done = next((a for a in found if key and a.idempotency_key == key), None)
     if done is not None:
         if done.annotator_id != user.pk or done.sample_id != sample_id:
@@ -288,7 +288,7 @@ def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> 
         return SubmitResult(annotation=existing, created=False)
     if item is None:
         raise QueueError("this sample is not in the labeling queue")
-    holders = state.holders
+    holders = seen.holders
     if user.pk not in holders:
         if item.state != QueueItem.State.OPEN or item.n_annotations + len(holders) >= (
             project.loop_config.overlap
