@@ -199,7 +199,8 @@ def train(config, images, device: str, budget_s: float | None):  # noqa: ANN001,
 def quality(args: argparse.Namespace) -> None:
     import torch
 
-    from ssl_pretrain import METHODS, PretrainConfig, embed
+    from ssl_pretrain import METHODS, PretrainConfig, embed, save_encoder
+    from ssl_pretrain.compare import pixel_knn
     from ssl_pretrain.evaluate import knn_accuracy, linear_probe_accuracy
     from ssl_pretrain.train import build_method
 
@@ -208,6 +209,11 @@ def quality(args: argparse.Namespace) -> None:
     test_x, test_y = load_cifar(args.zip, "test", args.test_images, seed=0)
     print(
         f"loaded {len(train_x)} train / {len(test_x)} test images in {time.perf_counter() - t0:.0f} s"
+    )
+    baseline = pixel_knn(train_x, train_y, test_x, test_y, k=200, t=0.1)
+    print(
+        "kNN (k=200, t=0.1) on the pixels: "
+        + ", ".join(f"{k} {100 * v:.2f}%" for k, v in baseline.items())
     )
     for method in args.methods.split(","):
         backbone = "vit_tiny" if method == "mae" else args.backbone
@@ -248,8 +254,14 @@ def quality(args: argparse.Namespace) -> None:
             f"{steps} steps of {args.batch_size} ({len(result.history)} "
             f"epoch(s) over {len(train_x)} images) in "
             f"{minutes:.1f} min on {args.device}; kNN (k=200, t=0.1) on {len(test_x)} test: {figures}; "
-            f"gain {100 * (rows['pretrained'] - rows['random init']):+.2f} points"
+            f"gain {100 * (rows['pretrained'] - rows['random init']):+.2f} points, "
+            f"{100 * (rows['pretrained'] - baseline['standardized pixels']):+.2f} over "
+            "standardized pixels"
         )
+        if args.save_encoder:
+            path = Path(args.save_encoder) / f"{method}-{backbone}.pt"
+            save_encoder(encoder.cpu(), path, config=config)
+            print(f"wrote {path}")
 
 
 def main() -> None:
@@ -278,6 +290,9 @@ def main() -> None:
     q.add_argument("--methods", default="simclr")
     q.add_argument("--compile", action="store_true")
     q.add_argument("--linear-probe", action="store_true")
+    q.add_argument(
+        "--save-encoder", metavar="DIR", help="write each encoder to DIR/METHOD-BACKBONE.pt"
+    )
     w = sub.add_parser("lightly-worker")
     w.add_argument("--folder", required=True)
     w.add_argument("--batch-size", type=int, default=256)
