@@ -25,8 +25,12 @@ M = TypeVar("M", bound=models.Model)
 
 
 def statement_cursor():
-    """A cursor for fixed statements (server-side binding on PostgreSQL)."""
-    if connection.vendor != "postgresql":
+    """A cursor for fixed statements: server-side binding on PostgreSQL.
+
+    Not while queries are logged (DEBUG, tests counting queries): Django cannot show the
+    text of a server-bound statement, so those get the ORM's client-side cursor.
+    """
+    if connection.vendor != "postgresql" or connection.queries_logged:
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -34,8 +38,6 @@ def statement_cursor():
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         raw = ServerBindingCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
     return connection.make_cursor(raw)
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from labeling.models import QueueItem, Sample
 from labeling.selectors import sql
@@ -70,3 +71,14 @@ def test_fixed_statements_are_prepared_on_the_server(project, queued, annotators
     assert any(s.lstrip().startswith("WITH a AS (INSERT INTO") for s in prepared), prepared
     # and the labels went where they should
     assert QueueItem.objects.filter(project=project, state=QueueItem.State.DONE).count() == 6
+
+
+def test_logged_queries_show_the_statements_text(project, queued, annotators):
+    """DEBUG and query-counting tests log the SQL; server-bound statements have none."""
+    with CaptureQueriesContext(connection) as captured:
+        (item,) = queue_next(project=project, user=annotators[0], count=1)
+        annotation_submit(project=project, user=annotators[0], sample_id=item.sample_id, label=0)
+    texts = [query["sql"] for query in captured.captured_queries]
+    assert all(texts), texts
+    assert any("SKIP LOCKED" in text for text in texts)
+    assert any(text.lstrip().startswith("WITH a AS (INSERT INTO") for text in texts)
