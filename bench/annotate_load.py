@@ -225,6 +225,32 @@ class Annotator(threading.Thread):
         conn.close()
 
 
+def cpu_by_group(server_pgid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the gunicorn processes, the PostgreSQL
+    processes and this client (all its threads); empty where /proc is missing."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "client": 0.0}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue  # the process ended meanwhile
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            totals["client"] += seconds
+        elif int(fields[2]) == server_pgid:  # field 5 of stat: the process group
+            totals["gunicorn"] += seconds
+        elif comm.startswith("postgres"):
+            totals["postgres"] += seconds
+    return totals
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -289,11 +315,13 @@ def main() -> None:
         stop_at = time.monotonic() + args.seconds
         annotators = [Annotator(port, project_id, t, stop_at, None) for t in tokens]
         began = time.perf_counter()
+        cpu_before = cpu_by_group(server.pid)
         for annotator in annotators:
             annotator.start()
         for annotator in annotators:
             annotator.join(args.seconds + 60)
         elapsed = time.perf_counter() - began
+        cpu_after = cpu_by_group(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -302,6 +330,16 @@ def main() -> None:
     print(f"\n== {elapsed:.1f} s, {args.annotators} concurrent annotators")
     print(f"machine: {os.cpu_count()} CPUs, load average {load} at the end")
     print(f"labels/s: {labels / elapsed:,.1f}  ({labels:,} labels)")
+    requests = sum(len(v) for a in annotators for v in a.latency.values())
+    if cpu_after and requests:
+        print(
+            "CPU during the run: "
+            + ", ".join(
+                f"{name} {(cpu_after[name] - cpu_before[name]) / elapsed:.2f} cores "
+                f"({1000 * (cpu_after[name] - cpu_before[name]) / requests:.2f} ms per request)"
+                for name in cpu_after
+            )
+        )
     for name in ("next", "submit"):
         values = [v * 1000 for a in annotators for v in a.latency[name]]
         print(
