@@ -257,7 +257,11 @@ def annotation_submit(
 
 
 def _retrain_on_labels(project: Project) -> bool:
-    """Whether the project retrains every N labels (read with the project: no query)."""
+    """Whether the project retrains every N labels, as loaded with this request (no query).
+
+    Decided here, not in ``round_maybe_trigger``: a project object kept longer (a worker's,
+    a test's) may hold a loop configuration changed since, which the trigger reads afresh.
+    """
     config = getattr(project, "loop_config", None)
     return config is None or bool(config.retrain_every)
 

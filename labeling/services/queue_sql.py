@@ -21,7 +21,6 @@ ANNOTATIONS = Annotation._meta.db_table
 SKIPS = Skip._meta.db_table
 
 OPEN = QueueItem.State.OPEN.value
-DONE = QueueItem.State.DONE.value
 # Written into the text, not bound: the planner then matches the partial index
 # ``queue_open`` (a prepared statement's generic plan could not, for a parameter).
 OPEN_ITEM = f"q.state = '{OPEN}'"
