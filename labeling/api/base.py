@@ -19,6 +19,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from labeling.services.jobs import JobConflictError
@@ -72,6 +73,34 @@ def _messages(error: DjangoValidationError):
     return [str(m) for m in error.messages]
 
 
+def _first_problem(errors, path: str = "") -> tuple[str, str] | None:
+    """The first message in DRF's (possibly nested) field errors and where it is.
+
+    Nested serializers and list items give ``{"items": {0: {"label": [...]}}}``; the
+    answer is then ``("items[0].label", "Ensure ...")``, not the Python repr of the dict.
+    """
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if isinstance(key, int):
+                where = f"{path}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY:
+                where = path
+            else:
+                where = f"{path}.{key}" if path else str(key)
+            found = _first_problem(value, where)
+            if found:
+                return found
+        return None
+    if isinstance(errors, list):
+        for index, value in enumerate(errors):
+            # A list of messages stays at its field; a list of objects (many=True) is indexed.
+            found = _first_problem(value, f"{path}[{index}]" if isinstance(value, dict) else path)
+            if found:
+                return found
+        return None
+    return path, str(errors)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus the exceptions Quarry's services raise."""
     if isinstance(exc, RequestDataTooBig):
@@ -105,9 +134,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         # Field errors from a serializer: keep them, and say in one line what is wrong.
-        field, problems = next(iter(response.data.items()), ("", [""]))
-        first = problems[0] if isinstance(problems, list) and problems else problems
-        response.data = {"detail": f"{field}: {first}", "errors": response.data}
+        field, first = _first_problem(response.data) or ("", "invalid input")
+        detail = f"{field}: {first}" if field else first
+        response.data = {"detail": detail, "errors": response.data}
     elif response is not None and isinstance(response.data, list):
         response.data = {"detail": "; ".join(str(m) for m in response.data)}
     return response
