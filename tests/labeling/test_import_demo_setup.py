@@ -60,3 +60,24 @@ def test_demo_setup_builds_the_digits_project_once(client):
         assert config.retrain_every == 10
         assert Job.objects.filter(project=project).count() == 1
         assert "queued the first round" in first.getvalue()
+
+
+def test_demo_setup_again_keeps_the_loop_settings_the_engineer_changed():
+    """``make demo`` runs demo_setup on every start: it must not reset the settings."""
+    from labeling.services.projects import project_create
+    from tests.factories import SampleFactory, UserFactory
+
+    engineer = UserFactory(username="engineer")
+    project = project_create(name="Digits demo", classes=["0", "1"], owner=engineer)
+    SampleFactory(project=project)  # the images are there already: nothing is imported
+    call_command("demo_setup", stdout=io.StringIO())
+    config = LoopConfig.objects.get(project=project)
+    assert (config.ssl_backbone, config.ssl_epochs, config.batch_size) == ("cnn_small", 3, 10)
+
+    LoopConfig.objects.filter(project=project).update(batch_size=25, ssl_epochs=7)
+    again = io.StringIO()
+    call_command("demo_setup", stdout=again)
+    assert "the first round was queued already" in again.getvalue()
+    config.refresh_from_db()
+    assert (config.batch_size, config.ssl_epochs) == (25, 7)
+    assert Job.objects.filter(project=project).count() == 1

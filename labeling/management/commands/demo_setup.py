@@ -117,10 +117,11 @@ class Command(BaseCommand):
                 "installed in this build: no round was queued"
             )
             return
-        self._demo_loop_config(project, engineer)
         if Job.objects.filter(project=project).exists():
+            # The engineer may have changed the loop settings since: keep them.
             self.stdout.write("the first round was queued already")
             return
+        self._demo_loop_config(project, engineer)
         try:
             job = round_request(project=project, user=engineer, pretrain=True)
         except (ValueError, ValidationError, PermissionDenied) as exc:
