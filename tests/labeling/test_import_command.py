@@ -74,3 +74,50 @@ def test_clear_errors(tmp_path, project):
     with pytest.raises(CommandError, match="not a readable zip archive"):
         run(project.name, str(not_zip))
     assert not Sample.objects.exists()
+
+
+def test_create_with_owner_makes_a_project_its_owner_can_see(tmp_path, db):
+    from labeling.models import Membership
+    from tests.factories import UserFactory
+
+    (tmp_path / "a.png").write_bytes(png())
+    alice = UserFactory(username="alice")
+    err = io.StringIO()
+    call_command(
+        "import_images",
+        "Owned",
+        str(tmp_path),
+        "--create",
+        "--owner",
+        "alice",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    project = Project.objects.get(name="Owned")
+    assert Membership.objects.get(project=project).user == alice
+    assert Membership.objects.get(project=project).role == Membership.Role.OWNER
+    assert "without members" not in err.getvalue()
+
+    # Without --owner the project has no members: the command says so and how to fix it.
+    err = io.StringIO()
+    call_command(
+        "import_images",
+        "Nobody's",
+        str(tmp_path / "a.png"),
+        "--create",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert "created without members" in err.getvalue() and "--owner" in err.getvalue()
+
+    with pytest.raises(CommandError, match="--owner: no account named 'bob'"):
+        run("Bob's", str(tmp_path), "--create", "--owner", "bob")
+    assert not Project.objects.filter(name="Bob's").exists()
+
+
+def test_a_refused_import_does_not_leave_the_project_it_created(tmp_path, db):
+    not_zip = tmp_path / "x.zip"
+    not_zip.write_bytes(b"nope")
+    with pytest.raises(CommandError, match="not a readable zip archive"):
+        run("Fresh", str(not_zip), "--create")
+    assert not Project.objects.filter(name="Fresh").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -51,6 +52,12 @@ class Command(BaseCommand):
             "--create", action="store_true", help="create the project if it does not exist"
         )
         parser.add_argument(
+            "--owner",
+            metavar="USERNAME",
+            help="with --create: the account that owns the new project (without an owner "
+            "nobody sees it in the browser or the API until a membership is added)",
+        )
+        parser.add_argument(
             "--workers",
             type=int,
             default=None,
@@ -60,15 +67,16 @@ class Command(BaseCommand):
             "--json", action="store_true", help="print the report as JSON instead of text"
         )
 
-    def _project(self, name: str, create: bool) -> Project:
+    def _project(self, name: str, create: bool, owner=None) -> tuple[Project, bool]:
+        """The project and whether this command created it."""
         project = Project.objects.filter(name=name).first()
         if project is None and name.isdigit():
             project = Project.objects.filter(pk=int(name)).first()
         if project is not None:
-            return project
+            return project, False
         if create:
             try:
-                return project_create(name=name)
+                return project_create(name=name, owner=owner), True
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from None
         known = list(Project.objects.values_list("name", flat=True)[:10])
@@ -82,7 +90,12 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"{path}: no such file or folder")
         holdout = _fraction(options["holdout"])
-        project = self._project(options["project"], options["create"])
+        owner = None
+        if options["owner"]:
+            owner = get_user_model().objects.filter(username=options["owner"]).first()
+            if owner is None:
+                raise CommandError(f"--owner: no account named {options['owner']!r}")
+        project, created = self._project(options["project"], options["create"], owner)
         quiet = options["verbosity"] == 0 or options["json"]
         bar = tqdm(desc="importing", unit="img", disable=quiet, dynamic_ncols=True)
 
@@ -101,12 +114,20 @@ class Command(BaseCommand):
                 on_progress=progress,
                 workers=options["workers"],
             )
-        except ImportRefused as exc:
+        except (ImportRefused, ValidationError) as exc:
+            if created and not project.samples.exists():
+                project.delete()  # nothing was stored: do not leave an empty project behind
+            if isinstance(exc, ValidationError):
+                raise CommandError("; ".join(exc.messages)) from None
             raise CommandError(str(exc)) from None
-        except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from None
         finally:
             bar.close()
+        if created and owner is None:
+            self.stderr.write(
+                f"note: project {project.name!r} was created without members, so nobody sees "
+                "it in the browser or the API yet: add an owner in the admin (Memberships), "
+                "or create it with --owner USERNAME"
+            )
         if options["json"]:
             self.stdout.write(json.dumps(report.to_dict(), indent=2))
             return
