@@ -7,6 +7,7 @@ Every write goes to a temporary file in the target directory and is moved into p
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -89,7 +90,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    data = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as exc:
+        # Another kind of file (embeddings.npy, text, a truncated copy): say so, no traceback.
+        raise ValueError(
+            f"{path} is not an ssl_pretrain checkpoint (format {FORMAT}): it cannot be read "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not an ssl_pretrain checkpoint (format {FORMAT})")
     return data

@@ -29,5 +29,12 @@ def test_load_errors(tmp_path: Path) -> None:
     atomic_save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="is not an ssl_pretrain checkpoint"):
         load_encoder(tmp_path / "other.pt")
+    # Files that are not torch checkpoints at all: a clear ValueError, not a pickle error.
+    np.save(tmp_path / "embeddings.npy", np.zeros((3, 4), dtype=np.float32))
+    (tmp_path / "notes.pt").write_text("garbage\n")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for name in ("embeddings.npy", "notes.pt", "empty.pt"):
+        with pytest.raises(ValueError, match=f"{name} is not an ssl_pretrain checkpoint"):
+            load_encoder(tmp_path / name)
     with pytest.raises(TypeError, match="expected an ssl_pretrain Encoder"):
         save_encoder(torch.nn.Linear(2, 2), tmp_path / "x.pt", config=PretrainConfig())
