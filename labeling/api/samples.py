@@ -26,7 +26,6 @@ from labeling.selectors.exports import (
     STATES,
     filter_state,
     label_info,
-    latest_model_version_id,
     sample_table,
     state_of,
 )
@@ -134,11 +133,7 @@ class SampleViewSet(QuarryApiMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Sample.objects.none()
-        project_ids = list(self._roles())
-        versions = {pid: latest_model_version_id(project=pid) for pid in project_ids}
-        return sample_table(
-            project_ids=member_project_ids(self.request.user), model_version_ids=versions
-        ).order_by("pk")
+        return sample_table(project_ids=member_project_ids(self.request.user)).order_by("pk")
 
     def get_object(self):
         sample = self.get_queryset().filter(pk=parse_id(self.kwargs["pk"])).first()

@@ -36,6 +36,9 @@ class EncoderVersion(models.Model):
 
 
 class ModelVersion(models.Model):
+    # ``kind`` of the versions that hold predictions imported from a CSV (no classifier).
+    IMPORTED = "imported"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     encoder = models.ForeignKey(
         EncoderVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="models"

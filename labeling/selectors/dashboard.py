@@ -47,7 +47,9 @@ def job_rows(*, project: Project, limit: int = 50) -> list[dict]:
 
 
 def current_model(*, project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project).order_by("-created_at").first()
+    """The newest model the loop trained: imported predictions have no metrics to show."""
+    versions = ModelVersion.objects.filter(project=project).exclude(kind=ModelVersion.IMPORTED)
+    return versions.order_by("-created_at", "-pk").first()
 
 
 def learning_curve(*, project: Project) -> list[dict]:

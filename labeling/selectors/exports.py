@@ -16,7 +16,6 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from labeling.models import (
     Adjudication,
     Annotation,
-    ModelVersion,
     Prediction,
     Project,
     QueueItem,
@@ -43,35 +42,25 @@ class LabelInfo:
         return round(top / len(self.votes), 4)
 
 
-def latest_model_version_id(*, project: Project | int) -> int | None:
-    return (
-        ModelVersion.objects.filter(project=project)
-        .order_by("-created_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+def sample_table(*, project_ids) -> QuerySet:
+    """Samples of the given projects with ``state`` flags and their newest prediction.
 
-
-def sample_table(*, project_ids, model_version_ids: dict[int, int] | None = None) -> QuerySet:
-    """Samples of the given projects with ``state`` flags and the latest model's prediction.
-
-    ``model_version_ids`` maps project id -> model version id whose predictions to show
-    (one project is the usual case; several are allowed for cross-project lists).
+    A sample's prediction is the one of the newest model version that predicted it, as the
+    label view shows it (``latest_predictions``): predictions imported for a few samples do
+    not hide the rest, and a labeled sample keeps the guess of the model that last scored it.
     """
     labeled = Exists(Annotation.objects.filter(sample=OuterRef("pk")))
     queued = Exists(QueueItem.objects.filter(sample=OuterRef("pk"), state=QueueItem.State.OPEN))
-    rows = Sample.objects.filter(project_id__in=project_ids).annotate(
-        is_labeled=labeled, is_queued=queued
-    )
-    versions = [v for v in (model_version_ids or {}).values() if v is not None]
-    if versions:
-        prediction = Prediction.objects.filter(sample=OuterRef("pk"), model_version_id__in=versions)
-        rows = rows.annotate(
-            pred_label=Subquery(prediction.values("predicted_label")[:1]),
-            pred_confidence=Subquery(prediction.values("confidence")[:1]),
-            pred_score=Subquery(prediction.values("score")[:1]),
+    newest = Prediction.objects.filter(sample=OuterRef("pk")).order_by("-model_version_id")
+    return (
+        Sample.objects.filter(project_id__in=project_ids)
+        .annotate(is_labeled=labeled, is_queued=queued)
+        .annotate(
+            pred_label=Subquery(newest.values("predicted_label")[:1]),
+            pred_confidence=Subquery(newest.values("confidence")[:1]),
+            pred_score=Subquery(newest.values("score")[:1]),
         )
-    return rows
+    )
 
 
 def filter_state(rows: QuerySet, state: str) -> QuerySet:
@@ -159,7 +148,6 @@ def export_rows(
     chunk_size: int = CHUNK,
 ) -> Iterator[ExportRow]:
     """Every sample of the project as an ``ExportRow``, in id order, ``chunk_size`` at a time."""
-    version = latest_model_version_id(project=project)
     rows = Sample.objects.filter(project=project)
     if split:
         rows = rows.filter(split=split)
@@ -171,14 +159,15 @@ def export_rows(
     for chunk in _chunks(values.iterator(chunk_size=chunk_size), chunk_size):
         ids = [row[0] for row in chunk]
         infos = label_info(ids)
+        # Each sample's newest prediction (as ``latest_predictions`` picks it), read as tuples.
         predictions: dict[int, tuple[int, float]] = {}
-        if version is not None:
-            predictions = {
-                sid: (label, conf)
-                for sid, label, conf in Prediction.objects.filter(
-                    model_version_id=version, sample_id__in=ids
-                ).values_list("sample_id", "predicted_label", "confidence")
-            }
+        newest_first = (
+            Prediction.objects.filter(sample_id__in=ids)
+            .order_by("sample_id", "-model_version_id")
+            .values_list("sample_id", "predicted_label", "confidence")
+        )
+        for sid, label, conf in newest_first:
+            predictions.setdefault(sid, (label, conf))
         for pk, name, stored, sha, split_, width, height in chunk:
             info = infos.get(pk) or LabelInfo()
             pred = predictions.get(pk, (None, None))

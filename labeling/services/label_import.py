@@ -212,7 +212,7 @@ def _write_oracle(rows, report) -> None:
 def _write_predictions(project, rows, report) -> None:
     version = ModelVersion.objects.create(
         project=project,
-        kind="imported",
+        kind=ModelVersion.IMPORTED,
         n_labels=labeled_count(project=project),
         params={"source": "csv"},
     )

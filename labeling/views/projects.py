@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from labeling.models import Membership, ModelVersion
+from labeling.models import Membership
+from labeling.selectors.dashboard import current_model
 from labeling.selectors.progress import project_progress
 from labeling.services.projects import membership_set, project_create
 from labeling.services.queue import queue_blocked_reason
@@ -35,7 +36,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id)
     project = access.project
     progress = project_progress(project=project)
-    model = ModelVersion.objects.filter(project=project).order_by("-created_at").first()
+    model = current_model(project=project)
     context = {
         "access": access,
         "project": project,

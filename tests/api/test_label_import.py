@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -96,6 +98,38 @@ def test_predictions_become_a_model_version(engineer, world_a):
         engineer, world_a, f"sample_id,prediction,confidence\n{s[2].pk},0,1.5\n", "predictions"
     )
     assert bad.status_code == 400 and "outside [0, 1]" in bad.json()["report"]["errors"][0]["error"]
+
+
+def test_predictions_for_a_few_samples_leave_the_others_and_the_trained_model(
+    engineer, world_a, client
+):
+    """Imported predictions are each sample's newest; the rest keep the trained model's, and
+    the dashboard and project page keep showing the trained model and its metrics."""
+    from labeling.selectors.dashboard import current_model
+
+    s, trained = world_a.samples, world_a.model_version
+    text = f"sample_id,prediction,confidence\n{s[2].pk},bird,0.9\n"
+    assert _post(engineer, world_a, text, kind="predictions").status_code == 201
+    expected = {
+        s[0].pk: (0, 0.6),
+        s[1].pk: (1, 0.6),
+        s[2].pk: (2, 0.9),  # imported
+        s[3].pk: (0, 0.6),
+        s[4].pk: None,  # the holdout sample: never predicted
+    }
+    listed = engineer.get("/api/v1/samples/", {"project": world_a.project.pk}).json()["results"]
+    predictions = {r["id"]: r["prediction"] for r in listed}
+    assert {pk: p and (p["label"], p["confidence"]) for pk, p in predictions.items()} == expected
+    export = engineer.get(f"/api/v1/projects/{world_a.project.pk}/export/", {"kind": "jsonl"})
+    exported = [json.loads(line) for line in b"".join(export.streaming_content).splitlines()]
+    assert {
+        r["sample_id"]: (r["prediction_index"], r["confidence"]) if r["prediction"] else None
+        for r in exported
+    } == expected
+    assert current_model(project=world_a.project) == trained
+    client.force_login(world_a.engineer)
+    page = client.get(f"/projects/{world_a.project.pk}/")
+    assert f"holdout accuracy (model {trained.pk})" in page.content.decode()
 
 
 def test_oracle_labels_by_file_name(engineer, world_a):

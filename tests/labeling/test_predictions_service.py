@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from labeling.models import LearningCurvePoint, ModelVersion, Prediction
-from labeling.selectors.exports import export_rows, latest_model_version_id, sample_table
+from labeling.selectors.exports import export_rows, sample_table
 from labeling.selectors.queue_items import latest_predictions
 from labeling.services.predictions import EMBEDDINGS_DIR, POOL_FILES, predictions_prune
 from tests.factories import ProjectFactory, SampleFactory
@@ -73,9 +73,8 @@ def _reads(project, samples) -> tuple:
         sid: (p.model_version_id, p.predicted_label, p.confidence)
         for sid, p in latest_predictions(sample_ids=ids).items()
     }
-    latest = latest_model_version_id(project=project)
     table = list(
-        sample_table(project_ids=[project.pk], model_version_ids={project.pk: latest})
+        sample_table(project_ids=[project.pk])
         .order_by("pk")
         .values_list("pk", "pred_label", "pred_confidence", "pred_score")
     )
