@@ -106,7 +106,9 @@ def load_images(
                 else:
                     modes.setdefault("rgb", name)
                 array = np.asarray(rgb, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError) as exc:
+        except UnidentifiedImageError as exc:
+            raise ValueError(f"{name}: not a readable image (unknown format)") from exc
+        except OSError as exc:
             raise ValueError(f"{name}: not a readable image ({exc})") from exc
         if arrays and array.shape != arrays[0].shape:
             raise ValueError(
