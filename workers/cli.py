@@ -23,8 +23,9 @@ def project_get(name_or_id: str) -> Project:
 
 def add_follow_arguments(parser) -> None:
     """``--wait``, ``--here`` and ``--timeout``: what ``job_follow`` takes from a command."""
-    parser.add_argument("--wait", action="store_true", help="wait for a worker to finish it")
-    parser.add_argument(
+    follow = parser.add_mutually_exclusive_group()
+    follow.add_argument("--wait", action="store_true", help="wait for a worker to finish it")
+    follow.add_argument(
         "--here", action="store_true", help="run it in this process instead of on a worker"
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")

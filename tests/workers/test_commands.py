@@ -38,6 +38,13 @@ def test_al_round_here_pretrains_and_runs_the_round(sent):
     assert QueryBatch.objects.get(project=project).strategy == "typiclust"
 
 
+def test_al_round_refuses_wait_with_here_and_queues_nothing(sent):
+    project = make_project()
+    with pytest.raises(CommandError, match="not allowed with argument --wait"):
+        call("al_round", project.name, "--wait", "--here")
+    assert not Job.objects.filter(project=project).exists() and sent == []
+
+
 def test_al_round_names_the_projects_when_one_is_unknown(sent):
     make_project("tiny")
     with pytest.raises(CommandError, match="no project named 'nope'; projects: tiny"):
