@@ -26,6 +26,7 @@ from typing import IO
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from labeling.models import Annotation, ModelVersion, Prediction, Project, QueueItem, Sample
 from labeling.selectors.labels import labeled_count, labeled_count_forget
@@ -180,16 +181,17 @@ def _write_labels(project, user, rows, report) -> None:
         a.sample_id: a for a in Annotation.objects.filter(annotator=user, sample_id__in=ids)
     }
     new, changed = [], []
+    now = timezone.now()  # bulk_update does not apply auto_now
     for sample_id, label, _, _ in rows:
         if sample_id in existing:
             annotation = existing[sample_id]
             if annotation.label != label:
-                annotation.label = label
+                annotation.label, annotation.updated_at = label, now
                 changed.append(annotation)
         else:
             new.append(Annotation(sample_id=sample_id, annotator=user, label=label))
     Annotation.objects.bulk_create(new, batch_size=_BATCH)
-    Annotation.objects.bulk_update(changed, ["label"], batch_size=_BATCH)
+    Annotation.objects.bulk_update(changed, ["label", "updated_at"], batch_size=_BATCH)
     report.created, report.updated = len(new), len(changed)
     labeled_count_forget(project_id=project.pk)
     overlap = project.loop_config.overlap if hasattr(project, "loop_config") else 1

@@ -8,13 +8,25 @@ the project has one queued or running.
 from __future__ import annotations
 
 import json
+import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from labeling.models import Job, LoopConfig, Membership, Project, Sample
+from labeling.models import (
+    Adjudication,
+    Annotation,
+    Job,
+    LoopConfig,
+    Membership,
+    Project,
+    QueueItem,
+    Sample,
+)
 from labeling.services.jobs import JobConflictError, job_create
+
+log = logging.getLogger(__name__)
 
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ENGINEER)
 SCHEDULED_TASK = "workers.scheduled_round"
@@ -82,15 +94,43 @@ def pretrain_request(*, project: Project, user: AbstractBaseUser | None = None) 
 
 
 def round_scheduled(*, project_id: int) -> Job | None:
-    """What a project's schedule runs: a round, unless one is already queued or running
-    or the project is done."""
+    """What a project's schedule runs: a round, unless one is already queued or running,
+    the project is done, or nothing changed since the last round (see ``_nothing_new``)."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.status == Project.Status.DONE:
+        return None
+    if _nothing_new(project):
+        log.info("project %s: no new labels, images or settings since the last round", project.pk)
         return None
     try:
         return job_create(project=project, kind=Job.Kind.ROUND, params={"trigger": "schedule"})
     except JobConflictError:
         return None
+
+
+def _nothing_new(project: Project) -> bool:
+    """True when the last successful round started after every label, adjudication, image
+    and loop setting the project has, and its queue still has work: another round would
+    train on the same data and add the same learning-curve point. (A label taken back
+    leaves no trace here; the next label brings the round back.)"""
+    last = (
+        Job.objects.filter(project=project, kind=Job.Kind.ROUND, state=Job.State.SUCCEEDED)
+        .exclude(started_at=None)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return False
+    if not QueueItem.objects.filter(project=project, state=QueueItem.State.OPEN).exists():
+        return False  # the queue ran dry (skips, releases): a round refills it
+    changed = (
+        Annotation.objects.filter(sample__project=project, updated_at__gte=last),
+        Adjudication.objects.filter(sample__project=project, created_at__gte=last),
+        Sample.objects.filter(project=project, created_at__gte=last),
+        LoopConfig.objects.filter(project=project, updated_at__gte=last),
+    )
+    return not any(rows.exists() for rows in changed)
 
 
 def simulation_request(

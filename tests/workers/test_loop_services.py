@@ -114,6 +114,51 @@ def test_scheduled_round_is_debounced_and_skips_done_projects(project):
     assert round_scheduled(project_id=10**9) is None
 
 
+def test_scheduled_round_skips_when_nothing_changed_since_the_last_round(project):
+    from django.utils import timezone
+
+    from labeling.models import Adjudication, QueueItem, Sample
+    from labeling.services.label_import import labels_import_csv
+    from labeling.services.queue import queue_append
+
+    pool = list(Sample.objects.filter(project=project, split=Sample.Split.POOL).order_by("pk"))
+    queue_append(project=project, sample_ids=[s.pk for s in pool[:3]])
+    annotator = MembershipFactory(project=project).user
+
+    def after_a_round() -> None:
+        """The queue has work and the last round succeeded just now."""
+        QueueItem.objects.filter(project=project).update(state=QueueItem.State.OPEN)
+        Job.objects.all().delete()
+        Job.objects.create(
+            project=project,
+            kind=Job.Kind.ROUND,
+            state=Job.State.SUCCEEDED,
+            started_at=timezone.now(),
+        )
+
+    def scheduled() -> bool:
+        job = round_scheduled(project_id=project.pk)
+        if job is not None:
+            job.delete()
+        return job is not None
+
+    annotation = AnnotationFactory(sample=pool[7], annotator=annotator)
+    relabel = f"sample_id,label\n{pool[7].pk},{(annotation.label + 1) % 3}\n"
+    for change in (
+        lambda: AnnotationFactory(sample=pool[5], annotator=annotator),
+        lambda: Adjudication.objects.create(sample=pool[5], label=1, adjudicator=annotator),
+        lambda: Sample.objects.filter(pk=pool[6].pk).update(created_at=timezone.now()),
+        lambda: LoopConfig.objects.get(project=project).save(),
+        lambda: QueueItem.objects.filter(project=project).update(state=QueueItem.State.DONE),
+        # a label changed in place by a CSV import (bulk_update keeps updated_at current)
+        lambda: labels_import_csv(project=project, user=annotator, source=relabel),
+    ):
+        after_a_round()
+        assert not scheduled()  # same labels, images and settings: the round would repeat
+        change()
+        assert scheduled()
+
+
 def label(annotator, samples) -> None:
     """Labels written straight to the table, then the shared count dropped, as a label
     import does (the queue bumps it instead)."""
