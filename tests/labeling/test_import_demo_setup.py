@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 
 import pytest
@@ -53,17 +52,16 @@ def test_demo_setup_builds_the_digits_project_once(client):
     assert 170 <= samples.filter(split="holdout").count() <= 190
     assert "imported 1,797 images" in first.getvalue()
 
-    has_loop = importlib.util.find_spec("labeling.services.loop") is not None
-    if has_loop:
-        config = LoopConfig.objects.get(project=project)
-        assert (config.ssl_backbone, config.ssl_epochs, config.batch_size) == ("cnn_small", 3, 10)
-        assert config.retrain_every == 10
-        assert Job.objects.filter(project=project).count() == 1
-        assert "queued the first round" in first.getvalue()
+    config = LoopConfig.objects.get(project=project)
+    assert (config.ssl_backbone, config.ssl_epochs, config.batch_size) == ("cnn_small", 3, 10)
+    assert config.retrain_every == 10
+    assert Job.objects.filter(project=project).count() == 1
+    assert "queued the first round (pretraining first)" in first.getvalue()
 
 
-def test_demo_setup_again_keeps_the_loop_settings_the_engineer_changed():
-    """``make demo`` runs demo_setup on every start: it must not reset the settings."""
+def test_demo_setup_again_keeps_the_loop_settings_and_requeues_a_cancelled_first_round():
+    """``make demo`` runs demo_setup on every start: it must not reset the settings, and a
+    first round that was cancelled (or failed) is queued again, once."""
     from labeling.services.projects import project_create
     from tests.factories import SampleFactory, UserFactory
 
@@ -77,7 +75,23 @@ def test_demo_setup_again_keeps_the_loop_settings_the_engineer_changed():
     LoopConfig.objects.filter(project=project).update(batch_size=25, ssl_epochs=7)
     again = io.StringIO()
     call_command("demo_setup", stdout=again)
-    assert "the first round was queued already" in again.getvalue()
+    first = Job.objects.get(project=project)
+    assert f"the demo's pretrain job {first.pk} is queued" in again.getvalue()
     config.refresh_from_db()
     assert (config.batch_size, config.ssl_epochs) == (25, 7)
     assert Job.objects.filter(project=project).count() == 1
+
+    Job.objects.filter(pk=first.pk).update(state=Job.State.CANCELLED, lock=None)
+    again = io.StringIO()
+    call_command("demo_setup", stdout=again)
+    assert "queued the first round again (pretraining first)" in again.getvalue()
+    second = Job.objects.filter(project=project).exclude(pk=first.pk).get()
+    config.refresh_from_db()
+    assert (config.batch_size, config.ssl_epochs) == (25, 7)
+
+    Job.objects.filter(pk=second.pk).update(state=Job.State.SUCCEEDED, lock=None)
+    Job.objects.create(project=project, kind=Job.Kind.ROUND, state=Job.State.SUCCEEDED)
+    again = io.StringIO()
+    call_command("demo_setup", stdout=again)
+    assert "the first round has run already" in again.getvalue()
+    assert Job.objects.filter(project=project).count() == 3

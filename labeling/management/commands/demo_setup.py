@@ -8,7 +8,6 @@ memberships are as printed. The images are scikit-learn's bundled handwritten di
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from pathlib import Path
 
@@ -17,8 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from labeling.models import Job, LoopConfig, Membership, Project, Sample
+from labeling.models import Job, Membership, Project, Sample
 from labeling.services.imports import dataset_import
+from labeling.services.loop import round_request
+from labeling.services.loop_config import loop_config_update
 from labeling.services.projects import membership_set, project_create
 
 PROJECT_NAME = "Digits demo"
@@ -106,35 +107,31 @@ class Command(BaseCommand):
         )
 
     def _first_round(self, project: Project, engineer) -> None:
-        try:
-            loop = importlib.import_module("labeling.services.loop")
-        except ImportError:
-            loop = None
-        round_request = getattr(loop, "round_request", None)
-        if round_request is None:
-            self.stdout.write(
-                "the active-learning loop (labeling.services.loop.round_request) is not "
-                "installed in this build: no round was queued"
-            )
+        """Queue the first round (pretraining first) unless the project has one.
+
+        A first round that was cancelled or failed is queued again; the loop settings are
+        the demo's only the first time (the engineer may have changed them since)."""
+        jobs = Job.objects.filter(project=project)
+        active = jobs.filter(state__in=Job.ACTIVE_STATES).order_by("pk").first()
+        if active is not None:
+            self.stdout.write(f"the demo's {active.kind} job {active.pk} is {active.state}")
             return
-        if Job.objects.filter(project=project).exists():
-            # The engineer may have changed the loop settings since: keep them.
-            self.stdout.write("the first round was queued already")
+        if jobs.filter(kind=Job.Kind.ROUND, state=Job.State.SUCCEEDED).exists():
+            self.stdout.write("the first round has run already")
             return
-        self._demo_loop_config(project, engineer)
+        again = jobs.exists()
+        if not again:
+            self._demo_loop_config(project, engineer)
         try:
             job = round_request(project=project, user=engineer, pretrain=True)
         except (ValueError, ValidationError, PermissionDenied) as exc:
             self.stdout.write(f"could not queue the first round: {exc}")
             return
-        self.stdout.write(f"queued the first round (pretraining first): job {job.pk}")
+        self.stdout.write(
+            f"queued the first round {'again ' if again else ''}(pretraining first): job {job.pk}"
+        )
 
     def _demo_loop_config(self, project: Project, engineer) -> None:
-        try:
-            from labeling.services.loop_config import loop_config_update
-        except ImportError:
-            LoopConfig.objects.update_or_create(project=project, defaults=DEMO_LOOP)
-            return
         try:
             loop_config_update(project=project, user=engineer, data=dict(DEMO_LOOP))
         except ValidationError as exc:
