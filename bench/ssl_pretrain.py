@@ -3,7 +3,8 @@
     # (a) SimCLR throughput, Quarry vs lightly (lightly lives only in .venv-bench):
     python bench/ssl_pretrain.py throughput
     # (b) quality on CPU: SimCLR resnet18, 10,000 train images, 15-minute budget, weighted kNN
-    python bench/ssl_pretrain.py quality --budget-min 15 --view-size 16
+    #     (16 px views on a CPU unless --view-size says otherwise; 0 = full-size views)
+    python bench/ssl_pretrain.py quality --budget-min 15
     # (c) quality on CUDA: 200 epochs on the 50,000 train images, SimCLR + rotation + MAE
     python bench/ssl_pretrain.py quality --device cuda --train-images 50000 --epochs 200 \
         --batch-size 512 --methods simclr,rotation,mae --compile
@@ -215,6 +216,9 @@ def quality(args: argparse.Namespace) -> None:
         "kNN (k=200, t=0.1) on the pixels: "
         + ", ".join(f"{k} {100 * v:.2f}%" for k, v in baseline.items())
     )
+    view_size = args.view_size
+    if view_size is None:  # what a CPU budget buys most with (docs/ssl_pretrain.md)
+        view_size = 16 if args.device == "cpu" else 0
     for method in args.methods.split(","):
         backbone = "vit_tiny" if method == "mae" else args.backbone
         config = PretrainConfig(
@@ -225,7 +229,7 @@ def quality(args: argparse.Namespace) -> None:
             seed=0,
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
-            view_size=args.view_size if METHODS[method].two_views else None,
+            view_size=(view_size or None) if METHODS[method].two_views else None,
         )
         if not args.epochs:
             config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
@@ -284,7 +288,8 @@ def main() -> None:
         "--view-size",
         type=int,
         default=None,
-        help="side of SimCLR/BYOL's views (default: the image size)",
+        help="side of SimCLR/BYOL's views: 0 = the image size; default 16 on a CPU, "
+        "the image size on other devices",
     )
     q.add_argument("--backbone", default="resnet18")
     q.add_argument("--methods", default="simclr")
