@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from labeling.models import LoopConfig, Membership, Project
+from labeling.selectors.progress import done_reason, latest_accuracy
 from labeling.services.projects import project_classes_extend
 
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ENGINEER)
@@ -31,6 +32,7 @@ INT_FIELDS: dict[str, tuple[int, int]] = {
 }
 NAME_FIELDS = ("strategy", "cold_start_strategy", "ssl_method", "ssl_backbone", "classifier")
 PROJECT_FIELDS = ("label_budget", "target_accuracy")
+CLOSED_BY_HAND = "closed by hand"
 SCHEDULE_FIELD = "schedule"
 LOOP_FIELDS = (*NAME_FIELDS, "strategy_params", *INT_FIELDS, *PROJECT_FIELDS, SCHEDULE_FIELD)
 
@@ -132,6 +134,17 @@ def _schedule(project: Project, user, value: Any) -> None:
         raise ValidationError({SCHEDULE_FIELD: [str(exc)]}) from exc
 
 
+def _reopen_if_no_longer_done(project: Project) -> None:
+    """A project the loop closed (target reached, budget spent) opens again when a new
+    target or budget no longer closes it; one closed by hand stays closed."""
+    project.refresh_from_db(fields=["status", "done_reason"])
+    if project.status != Project.Status.DONE or project.done_reason == CLOSED_BY_HAND:
+        return
+    if done_reason(project=project, accuracy=latest_accuracy(project=project)) is None:
+        project.status, project.done_reason = Project.Status.ACTIVE, ""
+        project.save(update_fields=["status", "done_reason"])
+
+
 @transaction.atomic
 def loop_config_update(
     *, project: Project, user: AbstractBaseUser | None, data: dict
@@ -182,6 +195,7 @@ def loop_config_update(
         config.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
     if project_changed:
         project.save(update_fields=project_changed)
+        _reopen_if_no_longer_done(project)
     if SCHEDULE_FIELD in data:
         _schedule(project, user, data[SCHEDULE_FIELD])
         config.refresh_from_db()
@@ -211,7 +225,7 @@ def project_update(*, project: Project, user: AbstractBaseUser | None, data: dic
                 {"status": [f"must be one of {', '.join(Project.Status.values)}"]}
             )
         project.status = data["status"]
-        project.done_reason = "" if project.status == Project.Status.ACTIVE else "closed by hand"
+        project.done_reason = "" if project.status == Project.Status.ACTIVE else CLOSED_BY_HAND
         fields += ["status", "done_reason"]
     if fields:
         project.save(update_fields=fields)

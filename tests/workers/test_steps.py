@@ -11,6 +11,7 @@ from labeling.models import (
     Job,
     LearningCurvePoint,
     LoopConfig,
+    Membership,
     ModelVersion,
     Prediction,
     Project,
@@ -20,7 +21,7 @@ from labeling.models import (
 )
 from labeling.services.jobs import job_create
 from labeling.services.queue import queue_append
-from tests.factories import AnnotationFactory, UserFactory
+from tests.factories import AnnotationFactory, MembershipFactory, UserFactory
 from tests.workers.images import make_project
 from workers import files
 from workers.runner import run_job
@@ -160,6 +161,18 @@ def test_target_accuracy_marks_the_project_done_and_stops_the_queue(project):
     assert not QueryBatch.objects.filter(job=job).exists()
     assert QueueItem.objects.count() == 9
 
+    # A target the model already meets keeps it done; a higher one opens it again.
+    from labeling.services.loop_config import loop_config_update
+
+    owner = MembershipFactory(project=project, role=Membership.Role.OWNER).user
+    LearningCurvePoint.objects.filter(project=project).update(accuracy=0.5)  # a weaker model
+    loop_config_update(project=project, user=owner, data={"target_accuracy": 0.5})
+    project.refresh_from_db()
+    assert project.status == Project.Status.DONE
+    loop_config_update(project=project, user=owner, data={"target_accuracy": 0.9})
+    project.refresh_from_db()
+    assert (project.status, project.done_reason) == (Project.Status.ACTIVE, "")
+
 
 def test_the_label_budget_caps_the_batch_and_then_ends_the_project(project):
     Project.objects.filter(pk=project.pk).update(label_budget=12)
@@ -176,6 +189,18 @@ def test_the_label_budget_caps_the_batch_and_then_ends_the_project(project):
     project.refresh_from_db()
     assert project.status == Project.Status.DONE
     assert "label budget of 12 spent" in project.done_reason
+
+    # A larger budget opens the project again, unless someone closed it by hand.
+    from labeling.services.loop_config import loop_config_update, project_update
+
+    owner = MembershipFactory(project=project, role=Membership.Role.OWNER).user
+    loop_config_update(project=project, user=owner, data={"label_budget": 20})
+    project.refresh_from_db()
+    assert (project.status, project.done_reason) == (Project.Status.ACTIVE, "")
+    project_update(project=project, user=owner, data={"status": Project.Status.DONE})
+    loop_config_update(project=project, user=owner, data={"label_budget": 30})
+    project.refresh_from_db()
+    assert (project.status, project.done_reason) == (Project.Status.DONE, "closed by hand")
 
 
 def test_without_holdout_labels_the_model_is_cross_validated(project):

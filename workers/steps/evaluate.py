@@ -4,7 +4,7 @@ accuracy or once its label budget is spent."""
 from __future__ import annotations
 
 from labeling.models import LearningCurvePoint, Project
-from labeling.selectors.labels import labeled_count
+from labeling.selectors.progress import done_reason
 from workers.context import StepContext
 from workers.steps import score
 
@@ -14,13 +14,7 @@ def project_finish_if_done(ctx: StepContext, accuracy: float | None) -> str | No
     project.refresh_from_db(fields=["status", "label_budget", "target_accuracy", "done_reason"])
     if project.status == Project.Status.DONE:
         return None
-    reason = None
-    if project.target_accuracy and accuracy is not None and accuracy >= project.target_accuracy:
-        reason = f"target accuracy {project.target_accuracy:.3f} reached ({accuracy:.3f})"
-    elif project.label_budget is not None:
-        labeled = labeled_count(project=project)
-        if labeled >= project.label_budget:
-            reason = f"label budget of {project.label_budget} spent ({labeled} labels)"
+    reason = done_reason(project=project, accuracy=accuracy)
     if reason:
         Project.objects.filter(pk=project.pk).update(status=Project.Status.DONE, done_reason=reason)
         project.refresh_from_db(fields=["status", "done_reason"])
