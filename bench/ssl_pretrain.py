@@ -135,10 +135,27 @@ def lightly_worker(folder: str, batch_size: int, steps: int, device: str, worker
     print(json.dumps({"img_per_s": rates[-1], "img_per_cpu_s": cpu_rates[-1]}))
 
 
+def lightly_missing(python: Path) -> str | None:
+    """Why lightly's side cannot run, or None."""
+    if not python.is_file():
+        return f"no interpreter at {python}"
+    probe = subprocess.run([str(python), "-c", "import lightly"], capture_output=True, text=True)
+    if probe.returncode:
+        return f"{python} cannot import lightly ({probe.stderr.strip().splitlines()[-1]})"
+    return None
+
+
 def throughput(args: argparse.Namespace) -> None:
+    lightly_python = Path(args.lightly_python)
+    missing = None if args.no_lightly else lightly_missing(lightly_python)
+    if missing:
+        raise SystemExit(
+            f"lightly's side: {missing}. Create it with `python3.11 -m venv .venv-bench && "
+            ".venv-bench/bin/pip install torch==2.14.1 torchvision==0.29.1 lightly` "
+            "(or pass --lightly-python), or run Quarry's side alone with --no-lightly."
+        )
     n = args.batch_size * args.steps
     images, _ = load_cifar(args.zip, "train", n, seed=1)
-    lightly_python = Path(args.lightly_python)
     with tempfile.TemporaryDirectory() as tmp:
         for i, img in enumerate(images):  # lightly reads a folder of JPEGs, like its examples
             from PIL import Image
@@ -149,6 +166,9 @@ def throughput(args: argparse.Namespace) -> None:
             wall, cpu = quarry_throughput(images, args.batch_size, args.device)
             quarry.append(wall)
             quarry_cpu.append(cpu)
+            if args.no_lightly:
+                print(f"round {_round + 1}: quarry {wall:.2f} img/s ({cpu:.2f} img per CPU-s)")
+                continue
             out = subprocess.run(
                 [
                     str(lightly_python),
@@ -174,6 +194,12 @@ def throughput(args: argparse.Namespace) -> None:
                 f"round {_round + 1}: quarry {quarry[-1]:.2f} img/s ({quarry_cpu[-1]:.2f} img per "
                 f"CPU-s), lightly {lightly[-1]:.2f} img/s ({lightly_cpu[-1]:.2f} img per CPU-s)"
             )
+    if args.no_lightly:
+        print(
+            f"SimCLR resnet18 32px batch {args.batch_size} on {args.device}: quarry "
+            f"{np.median(quarry):.2f} img/s, {np.median(quarry_cpu):.2f} img per CPU-s"
+        )
+        return
     q, lt = float(np.median(quarry)), float(np.median(lightly))
     print(
         f"SimCLR resnet18 32px batch {args.batch_size} on {args.device} ({os.cpu_count()} cpus): "
@@ -277,6 +303,7 @@ def main() -> None:
     t.add_argument("--rounds", type=int, default=1)
     t.add_argument("--workers", type=int, default=2, help="lightly DataLoader workers")
     t.add_argument("--lightly-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
+    t.add_argument("--no-lightly", action="store_true", help="Quarry's side alone")
     q = sub.add_parser("quality")
     q.add_argument("--budget-min", type=float, default=15.0)
     q.add_argument("--epochs", type=int, default=0, help="fixed epochs instead of a time budget")
