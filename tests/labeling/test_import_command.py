@@ -113,6 +113,24 @@ def test_create_with_owner_makes_a_project_its_owner_can_see(tmp_path, db):
     with pytest.raises(CommandError, match="--owner: no account named 'bob'"):
         run("Bob's", str(tmp_path), "--create", "--owner", "bob")
     assert not Project.objects.filter(name="Bob's").exists()
+    with pytest.raises(CommandError, match="--owner applies to a project this command creates"):
+        run("Owned", str(tmp_path), "--owner", "alice")
+
+    # An existing project keeps its members: --owner is not applied, and the command says so.
+    bob = UserFactory(username="bob")
+    err = io.StringIO()
+    call_command(
+        "import_images",
+        "Owned",
+        str(tmp_path),
+        "--create",
+        "--owner",
+        "bob",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert "exists already; --owner was not applied" in err.getvalue()
+    assert not Membership.objects.filter(user=bob).exists()
 
 
 def test_a_refused_import_does_not_leave_the_project_it_created(tmp_path, db):

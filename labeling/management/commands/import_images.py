@@ -91,11 +91,18 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file or folder")
         holdout = _fraction(options["holdout"])
         owner = None
+        if options["owner"] and not options["create"]:
+            raise CommandError("--owner applies to a project this command creates: add --create")
         if options["owner"]:
             owner = get_user_model().objects.filter(username=options["owner"]).first()
             if owner is None:
                 raise CommandError(f"--owner: no account named {options['owner']!r}")
         project, created = self._project(options["project"], options["create"], owner)
+        if owner is not None and not created:
+            self.stderr.write(
+                f"note: project {project.name!r} exists already; --owner was not applied "
+                "(memberships are changed on the project's page or in the admin)"
+            )
         quiet = options["verbosity"] == 0 or options["json"]
         bar = tqdm(desc="importing", unit="img", disable=quiet, dynamic_ncols=True)
 
