@@ -76,39 +76,28 @@ def test_clear_errors(tmp_path, project):
     assert not Sample.objects.exists()
 
 
+def warnings_of(*args) -> str:
+    """What ``import_images`` wrote to stderr."""
+    err = io.StringIO()
+    call_command("import_images", *args, stdout=io.StringIO(), stderr=err)
+    return err.getvalue()
+
+
 def test_create_with_owner_makes_a_project_its_owner_can_see(tmp_path, db):
     from labeling.models import Membership
     from tests.factories import UserFactory
 
     (tmp_path / "a.png").write_bytes(png())
     alice = UserFactory(username="alice")
-    err = io.StringIO()
-    call_command(
-        "import_images",
-        "Owned",
-        str(tmp_path),
-        "--create",
-        "--owner",
-        "alice",
-        stdout=io.StringIO(),
-        stderr=err,
-    )
+    err = warnings_of("Owned", str(tmp_path), "--create", "--owner", "alice")
     project = Project.objects.get(name="Owned")
     assert Membership.objects.get(project=project).user == alice
     assert Membership.objects.get(project=project).role == Membership.Role.OWNER
-    assert "without members" not in err.getvalue()
+    assert "without members" not in err
 
     # Without --owner the project has no members: the command says so and how to fix it.
-    err = io.StringIO()
-    call_command(
-        "import_images",
-        "Nobody's",
-        str(tmp_path / "a.png"),
-        "--create",
-        stdout=io.StringIO(),
-        stderr=err,
-    )
-    assert "created without members" in err.getvalue() and "--owner" in err.getvalue()
+    err = warnings_of("Nobody's", str(tmp_path / "a.png"), "--create")
+    assert "created without members" in err and "--owner" in err
 
     with pytest.raises(CommandError, match="--owner: no account named 'bob'"):
         run("Bob's", str(tmp_path), "--create", "--owner", "bob")
@@ -118,18 +107,8 @@ def test_create_with_owner_makes_a_project_its_owner_can_see(tmp_path, db):
 
     # An existing project keeps its members: --owner is not applied, and the command says so.
     bob = UserFactory(username="bob")
-    err = io.StringIO()
-    call_command(
-        "import_images",
-        "Owned",
-        str(tmp_path),
-        "--create",
-        "--owner",
-        "bob",
-        stdout=io.StringIO(),
-        stderr=err,
-    )
-    assert "exists already; --owner was not applied" in err.getvalue()
+    err = warnings_of("Owned", str(tmp_path), "--create", "--owner", "bob")
+    assert "exists already; --owner was not applied" in err
     assert not Membership.objects.filter(user=bob).exists()
 
 
