@@ -131,17 +131,23 @@ def _items(project: Project, found: Sequence[queue_sql.Item]) -> list[QueueItem]
     ]
 
 
-def queue_blocked_reason(*, project: Project) -> str | None:
+def _budget_left(project: Project) -> int | None:
+    """Labels the budget still allows (None: no budget). The count is shared for a few
+    seconds, and annotators reserve at the same time, so the budget may overshoot by the
+    labels taken in that window; the evaluate step marks the project done with the exact
+    count."""
+    if project.label_budget is None:
+        return None
+    return project.label_budget - labeled_count_recent(project=project)
+
+
+def queue_blocked_reason(*, project: Project, budget_left: int | None = None) -> str | None:
     """Why the queue hands out nothing at all right now, or None."""
     if project.status == Project.Status.DONE:
         return project.done_reason or "this project is done"
-    if project.label_budget is not None:
-        # Shared for a few seconds: the budget may overshoot by the labels other
-        # processes took in that window; the evaluate step marks the project done with
-        # the exact count.
-        labeled = labeled_count_recent(project=project)
-        if labeled >= project.label_budget:
-            return f"the label budget of {project.label_budget} is spent"
+    left = _budget_left(project) if budget_left is None else budget_left
+    if left is not None and left <= 0:
+        return f"the label budget of {project.label_budget} is spent"
     return None
 
 
@@ -160,9 +166,15 @@ def queue_next(
     config = project.loop_config
     with transaction.atomic():
         held = held_items(project=project, user=user, now=now, limit=count)
-        if len(held) >= count or queue_blocked_reason(project=project):
+        if len(held) >= count:
             return held
-        want = count - len(held)
+        left = _budget_left(project)
+        if queue_blocked_reason(project=project, budget_left=left):
+            return held
+        # A prefetch does not reserve past the budget: what is held will be labeled too.
+        want = count - len(held) if left is None else min(count, left) - len(held)
+        if want <= 0:
+            return held
         query = {
             "project_id": project.pk,
             "user_id": user.pk,

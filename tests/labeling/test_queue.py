@@ -195,6 +195,22 @@ def test_spent_budget_stops_handing_out(project, queued, annotators):
     assert queue_next(project=project, user=alice, count=5) == []
 
 
+def test_a_prefetch_stops_at_the_budget(project, queued, annotators):
+    """3 labels left: a prefetch of 5 gets 3, and topping it up after a label adds none."""
+    project.label_budget = 4
+    project.save()
+    alice, bob, _ = annotators
+    queue_next(project=project, user=alice, count=1)
+    annotation_submit(project=project, user=alice, sample_id=queued[0].pk, label=0)
+    first = queue_next(project=project, user=alice, count=5)
+    assert ids(first) == [s.pk for s in queued[1:4]]
+    annotation_submit(project=project, user=alice, sample_id=queued[1].pk, label=0)
+    assert ids(queue_next(project=project, user=alice, count=5)) == [s.pk for s in queued[2:4]]
+    # Another annotator's prefetch is capped by the labels left, not by what others hold
+    # (that would cost a statement per call): the budget can overshoot by their holdings.
+    assert len(queue_next(project=project, user=bob, count=5)) == 2
+
+
 def test_retrain_round_after_every_n_labels_debounced(
     project, queued, annotators, django_capture_on_commit_callbacks, monkeypatch
 ):
