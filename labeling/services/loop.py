@@ -13,10 +13,12 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from labeling.models import (
     Adjudication,
     Annotation,
+    EncoderVersion,
     Job,
     LoopConfig,
     Membership,
@@ -109,26 +111,31 @@ def round_scheduled(*, project_id: int) -> Job | None:
 
 
 def _nothing_new(project: Project) -> bool:
-    """True when the last successful round started after every label, adjudication, image
-    and loop setting the project has, and its queue still has work: another round would
-    train on the same data and add the same learning-curve point. (A label taken back
-    leaves no trace here; the next label brings the round back.)"""
+    """True when the last successful round (a round job, or pretraining that ran one, as
+    the label trigger counts them) started after every label, adjudication, image and loop
+    setting the project has, no encoder came after it, and the queue still has work:
+    another round would train on the same data and add the same learning-curve point.
+    (A label taken back leaves no trace here; the next label brings the round back.)"""
+    ran_round = Q(kind=Job.Kind.ROUND) | Q(kind=Job.Kind.PRETRAIN, params__round=True)
     last = (
-        Job.objects.filter(project=project, kind=Job.Kind.ROUND, state=Job.State.SUCCEEDED)
+        Job.objects.filter(ran_round, project=project, state=Job.State.SUCCEEDED)
         .exclude(started_at=None)
         .order_by("-started_at")
-        .values_list("started_at", flat=True)
+        .values_list("started_at", "finished_at")
         .first()
     )
     if last is None:
         return False
+    started, finished = last
     if not QueueItem.objects.filter(project=project, state=QueueItem.State.OPEN).exists():
         return False  # the queue ran dry (skips, releases): a round refills it
     changed = (
-        Annotation.objects.filter(sample__project=project, updated_at__gte=last),
-        Adjudication.objects.filter(sample__project=project, created_at__gte=last),
-        Sample.objects.filter(project=project, created_at__gte=last),
-        LoopConfig.objects.filter(project=project, updated_at__gte=last),
+        Annotation.objects.filter(sample__project=project, updated_at__gte=started),
+        Adjudication.objects.filter(sample__project=project, created_at__gte=started),
+        Sample.objects.filter(project=project, created_at__gte=started),
+        LoopConfig.objects.filter(project=project, updated_at__gte=started),
+        # the round's own pretraining made its encoder before it finished
+        EncoderVersion.objects.filter(project=project, created_at__gt=finished or started),
     )
     return not any(rows.exists() for rows in changed)
 
@@ -165,8 +172,6 @@ def simulation_request(
             "a simulation needs oracle labels of at least two classes in the pool: "
             "import the dataset with labels_as='oracle'"
         )
-    from labeling.models import EncoderVersion
-
     if not EncoderVersion.objects.filter(project=project, n_embedded__gt=0).exists():
         raise ValueError("a simulation needs embeddings: pretrain the project first")
     return job_create(

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from labeling.models import Job, LoopConfig, Membership, Project
+from labeling.models import EncoderVersion, Job, LoopConfig, Membership, Project
 from labeling.selectors.labels import labeled_count_forget
 from labeling.services.jobs import JobConflictError
 from labeling.services.loop import (
@@ -157,6 +157,25 @@ def test_scheduled_round_skips_when_nothing_changed_since_the_last_round(project
         assert not scheduled()  # same labels, images and settings: the round would repeat
         change()
         assert scheduled()
+
+    # Pretraining that ran the round counts as the round, its own encoder included; an
+    # encoder made after it (pretraining alone) is a change.
+    after_a_round()
+    Job.objects.all().delete()
+    started = timezone.now()
+    encoder = {"project": project, "method": "simclr", "backbone": "cnn_small"}
+    EncoderVersion.objects.create(**encoder)
+    Job.objects.create(
+        project=project,
+        kind=Job.Kind.PRETRAIN,
+        state=Job.State.SUCCEEDED,
+        params={"round": True},
+        started_at=started,
+        finished_at=timezone.now(),
+    )
+    assert not scheduled()
+    EncoderVersion.objects.create(**encoder)
+    assert scheduled()
 
 
 def label(annotator, samples) -> None:
