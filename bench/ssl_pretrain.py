@@ -157,9 +157,10 @@ def throughput(args: argparse.Namespace) -> None:
     n = args.batch_size * args.steps
     images, _ = load_cifar(args.zip, "train", n, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
-        for i, img in enumerate(images):  # lightly reads a folder of JPEGs, like its examples
-            from PIL import Image
+        from PIL import Image
 
+        for i, img in enumerate([] if args.no_lightly else images):
+            # lightly reads a folder of JPEGs, like its examples
             Image.fromarray(img).save(f"{tmp}/{i:05d}.jpg", quality=95)
         quarry, lightly, quarry_cpu, lightly_cpu = [], [], [], []
         for _round in range(args.rounds):
