@@ -10,22 +10,28 @@ NCCL on CUDA, gloo on CPU. Rank 0 writes the files and draws the progress bar.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, input_size
 from .checkpoint import save_encoder
 from .config import SCHEDULES, PretrainConfig
 from .data import load_images
 from .embed import embed
 from .methods import METHODS
 from .train import pretrain
+
+DEFAULT_EPOCHS = 100
+# With --minutes the clock ends the run; epochs only bound it.
+BUDGET_EPOCHS = 100_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--method", default="simclr", choices=sorted(METHODS))
     p.add_argument("--backbone", default="resnet18", choices=sorted(BACKBONES))
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"default {DEFAULT_EPOCHS}; with --minutes, an upper bound ({BUDGET_EPOCHS} if not given)",
+    )
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="train for this long (the lr schedule follows the clock); cannot be resumed",
+    )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=None, help="base lr for batch 256 (method default)")
     p.add_argument("--weight-decay", type=float, default=None)
@@ -44,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--image-size", type=int, default=None, help="resize to this size (default: as is)"
+        "--image-size",
+        type=int,
+        default=None,
+        help="resize to this size (default: the images' longer side, snapped up to 16, 32, "
+        "64, 96, 128, 160 or 224 px; at most 64 for cnn_small)",
     )
     p.add_argument(
         "--view-size",
@@ -75,10 +96,17 @@ def _init_distributed(device: str) -> tuple[int, int, str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.minutes is not None and not args.minutes > 0:
+            raise ValueError(f"--minutes must be > 0, got {args.minutes}")
+        if args.minutes is not None and args.resume:
+            raise ValueError("a run with --minutes cannot be resumed exactly; drop one")
+        epochs = args.epochs
+        if epochs is None:
+            epochs = DEFAULT_EPOCHS if args.minutes is None else BUDGET_EPOCHS
         config = PretrainConfig(
             method=args.method,
             backbone=args.backbone,
-            epochs=args.epochs,
+            epochs=epochs,
             batch_size=args.batch_size,
             lr=args.lr,
             schedule=args.schedule,
@@ -90,28 +118,41 @@ def main(argv: list[str] | None = None) -> int:
             view_size=args.view_size,
         )
         images, names = load_images(args.images, size=args.image_size)
+        image_size = args.image_size or input_size(max(images.shape[1:3]), args.backbone)
+        config = dataclasses.replace(config, image_size=image_size)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rank, world, device = _init_distributed(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    budget_s = None if args.minutes is None else args.minutes * 60
     bar = None
     if rank == 0 and not args.no_progress:
-        bar = tqdm(total=config.epochs, unit="epoch", dynamic_ncols=True)
+        if budget_s is None:
+            bar = tqdm(total=config.epochs, unit="epoch", dynamic_ncols=True)
+        else:
+            bar = tqdm(total=round(budget_s), unit="s", dynamic_ncols=True)
         print(
-            f"{len(images)} images {images.shape[1]}x{images.shape[2]}, {config.method} on "
-            f"{config.backbone}, {world} process(es) on {device}",
+            f"{len(images)} images {images.shape[1]}x{images.shape[2]} at {image_size} px, "
+            f"{config.method} on {config.backbone}, {world} process(es) on {device}",
             file=sys.stderr,
         )
+    started = time.perf_counter()
 
     def on_step(step: int, steps: int) -> None:
-        if bar is not None:
+        if bar is None:
+            return
+        if budget_s is None:
             bar.update(1 / steps)
+        else:
+            bar.n = min(round(budget_s), round(time.perf_counter() - started))
+            bar.refresh()
 
     def on_progress(epoch: int, epochs: int, loss: float, img_per_s: float) -> None:
         if bar is not None:
-            bar.n = epoch
+            if budget_s is None:
+                bar.n = epoch
             bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.4f}", img_s=f"{img_per_s:.0f}")
 
     try:
@@ -123,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             on_step=on_step,
             checkpoint_path=out / "checkpoint.pt",
             resume=args.resume,
+            time_budget_s=budget_s,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -113,7 +113,7 @@ def load_images(
         if arrays and array.shape != arrays[0].shape:
             raise ValueError(
                 f"images have mixed sizes: {names[0]} is {arrays[0].shape[1]}x{arrays[0].shape[0]}, "
-                f"{name} is {array.shape[1]}x{array.shape[0]}; pass size= to resize them"
+                f"{name} is {array.shape[1]}x{array.shape[0]}; pass size= (--image-size) to resize them"
             )
         arrays.append(array)
         names.append(name)
@@ -124,7 +124,7 @@ def load_images(
     if "gray" in modes and "rgb" in modes:
         raise ValueError(
             f"the pool mixes grayscale ({modes['gray']}) and colour ({modes['rgb']}) images; "
-            "convert them to one mode or pass size= to convert all to RGB"
+            "convert them to one mode or pass size= (--image-size) to convert all to RGB"
         )
     pool = np.stack(arrays)
     as_uint8_tensor(pool)  # the size check

@@ -14,15 +14,12 @@ from labeling.models import Annotation, EncoderVersion, Project, QueueItem, Samp
 from labeling.selectors.labels import effective_labels
 from workers import files
 
-# Square sizes images are resized to for an encoder, smallest first.
-IMAGE_SIZES = (16, 32, 64, 96, 128, 160, 224)
-# The CPU demo backbone is kept small whatever the images' size.
-MAX_SIZE = {"cnn_small": 64}
-
 
 def image_size_for(project: Project, backbone: str, override: int | None = None) -> int:
     """The encoder's input size: the typical image's longer side, snapped up to a standard
-    size (at most 224, or 64 for ``cnn_small``). ``override`` wins when given."""
+    size (``ssl_pretrain.backbones.input_size``). ``override`` wins when given."""
+    from ssl_pretrain.backbones import input_size
+
     if override:
         return int(override)
     sides = Counter(
@@ -30,10 +27,7 @@ def image_size_for(project: Project, backbone: str, override: int | None = None)
     )
     if not sides:
         raise ValueError(f"project {project.name!r} has no images yet: import some first")
-    typical = sides.most_common(1)[0][0]
-    cap = MAX_SIZE.get(backbone, IMAGE_SIZES[-1])
-    size = next((s for s in IMAGE_SIZES if s >= typical), IMAGE_SIZES[-1])
-    return min(size, cap)
+    return input_size(sides.most_common(1)[0][0], backbone)
 
 
 def images_load(names: Sequence[str], size: int) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssl_pretrain.backbones import BACKBONES, build_backbone
+from ssl_pretrain.backbones import BACKBONES, build_backbone, input_size
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,19 @@ def test_vit_patch_is_sized_for_the_input() -> None:
 def test_unknown_backbone_lists_valid_names() -> None:
     with pytest.raises(ValueError, match="valid backbones: cnn_small, resnet18"):
         build_backbone("alexnet", 32)
+
+
+@pytest.mark.parametrize(
+    ("side", "backbone", "size"),
+    [
+        (8, "resnet18", 16),
+        (16, "resnet18", 16),
+        (17, "resnet18", 32),
+        (100, "vit_tiny", 128),
+        (500, "resnet18", 224),
+        (224, "cnn_small", 64),
+        (8, "cnn_small", 16),
+    ],
+)
+def test_input_size_snaps_up_to_a_standard_size(side: int, backbone: str, size: int) -> None:
+    assert input_size(side, backbone) == size

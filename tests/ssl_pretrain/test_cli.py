@@ -67,3 +67,37 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no images found" in capsys.readouterr().err
     assert main(["--images", str(tmp_path), "--out", "o", "--method", "mae"]) == 2
     assert "needs a ViT backbone" in capsys.readouterr().err
+
+
+def _write_pool(folder: Path, n: int, size: int) -> None:
+    images, _ = blobs(n, size)
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(folder / f"{i:02d}.png")
+
+
+def test_cli_brings_tiny_images_up_to_the_smallest_standard_size(tmp_path: Path) -> None:
+    _write_pool(tmp_path, 8, 8)
+    base = ["--images", str(tmp_path), "--backbone", "cnn_small", "--epochs", "1"]
+    base += ["--batch-size", "4", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "default")]) == 0
+    assert load_encoder(tmp_path / "default" / "encoder.pt").image_size == 16
+    assert np.load(tmp_path / "default" / "embeddings.npy").shape == (8, 128)
+    assert main([*base, "--out", str(tmp_path / "as-is"), "--image-size", "8"]) == 0
+    assert load_encoder(tmp_path / "as-is" / "encoder.pt").image_size == 8
+
+
+def test_cli_minutes_ends_the_run_by_the_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_pool(tmp_path, 8, 16)
+    out = tmp_path / "run"
+    argv = ["--images", str(tmp_path), "--out", str(out), "--backbone", "cnn_small"]
+    argv += ["--batch-size", "4", "--no-progress"]
+    assert main([*argv, "--minutes", "0.01"]) == 0  # 0.6 s, far fewer than the epoch bound
+    history = json.loads((out / "history.json").read_text())
+    assert 1 <= len(history) < 10_000
+    assert (out / "embeddings.npy").exists()
+    assert main([*argv, "--minutes", "0"]) == 2
+    assert "--minutes must be > 0" in capsys.readouterr().err
+    assert main([*argv, "--minutes", "1", "--resume"]) == 2
+    assert "cannot be resumed" in capsys.readouterr().err
