@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             view_size=args.view_size,
         )
         images, names = load_images(args.images, size=args.image_size)
-        image_size = args.image_size or input_size(max(images.shape[1:3]), args.backbone)
-        config = dataclasses.replace(config, image_size=image_size)
+        if args.image_size is None:
+            size = input_size(max(images.shape[1:3]), args.backbone)
+            if (size, size) != images.shape[1:3]:
+                # A pool at a standard size keeps image_size=None, as its checkpoints say.
+                config = dataclasses.replace(config, image_size=size)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             bar = tqdm(total=round(budget_s), unit="s", dynamic_ncols=True)
         print(
-            f"{len(images)} images {images.shape[1]}x{images.shape[2]} at {image_size} px, "
+            f"{len(images)} images {images.shape[2]}x{images.shape[1]} at "
+            f"{config.image_size or images.shape[1]} px, "
             f"{config.method} on {config.backbone}, {world} process(es) on {device}",
             file=sys.stderr,
         )
@@ -153,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             if budget_s is None:
                 bar.n = epoch
-            bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.4f}", img_s=f"{img_per_s:.0f}")
+            shown = f"{epoch}/{epochs}" if budget_s is None else str(epoch)
+            bar.set_postfix(epoch=shown, loss=f"{loss:.4f}", img_s=f"{img_per_s:.0f}")
 
     try:
         result = pretrain(

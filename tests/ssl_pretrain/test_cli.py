@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from ssl_pretrain import load_encoder
+from ssl_pretrain.checkpoint import load_checkpoint
 from ssl_pretrain.cli import main
 
 from .conftest import blobs
@@ -101,3 +102,12 @@ def test_cli_minutes_ends_the_run_by_the_clock(
     assert "--minutes must be > 0" in capsys.readouterr().err
     assert main([*argv, "--minutes", "1", "--resume"]) == 2
     assert "cannot be resumed" in capsys.readouterr().err
+
+
+def test_cli_keeps_the_config_of_a_pool_at_a_standard_size(tmp_path: Path) -> None:
+    """A 16 px pool trains as it is, so checkpoints written before the size rule still resume."""
+    _write_pool(tmp_path, 8, 16)
+    out = tmp_path / "run"
+    argv = ["--images", str(tmp_path), "--out", str(out), "--backbone", "cnn_small"]
+    assert main([*argv, "--epochs", "1", "--batch-size", "4", "--no-progress"]) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["config"]["image_size"] is None
