@@ -64,6 +64,66 @@ class SubmitInSerializer(serializers.Serializer):
     items = SubmitItemSerializer(many=True, allow_empty=False, max_length=100)
 
 
+def _plain_int(value, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _plain_key(value) -> bool:
+    """A key ``SubmitItemSerializer`` takes as it is: 1-64 printable characters (no NUL,
+    no surrogates, no other control or separator characters) with nothing to trim."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= 64
+        and value.isprintable()
+        and value == value.strip()
+    )
+
+
+def next_in(data) -> dict:
+    """``NextInSerializer``'s validated data. The bodies clients send (a JSON object with
+    an integer count in range, or none) are read directly; anything else goes through the
+    serializer, which answers with its own errors."""
+    if type(data) is dict:
+        count = data.get("count", 5)
+        if _plain_int(count, 1, 100):
+            return {"count": count}
+    return _validated(NextInSerializer, data)
+
+
+def submit_in(data) -> dict:
+    """``SubmitInSerializer``'s validated data, read directly from a well-formed JSON body
+    (as ``next_in``); any other body goes through the serializer and its errors."""
+    items = data.get("items") if type(data) is dict else None
+    if type(items) is list and 0 < len(items) <= 100:
+        valid = []
+        for item in items:
+            if type(item) is not dict:
+                break
+            sample_id, label = item.get("sample_id"), item.get("label")
+            spent = item.get("time_spent_ms", 0)
+            if not (
+                _plain_int(sample_id, 1, MAX_ID)
+                and _plain_int(label, 0, 32767)
+                and _plain_int(spent, 0, 86_400_000)
+            ):
+                break
+            out = {"sample_id": sample_id, "label": label, "time_spent_ms": spent}
+            if "idempotency_key" in item:
+                if not _plain_key(item["idempotency_key"]):
+                    break
+                out["idempotency_key"] = item["idempotency_key"]
+            valid.append(out)
+        else:
+            return {"items": valid}
+    return _validated(SubmitInSerializer, data)
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class SkipInSerializer(serializers.Serializer):
     sample_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
@@ -85,9 +145,7 @@ class QueueApi(QuarryApiMixin, APIView):
         return project
 
     def validated(self, serializer_class, data):
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return _validated(serializer_class, data)
 
 
 class QueueNextApi(QueueApi):
@@ -104,7 +162,7 @@ class QueueNextApi(QueueApi):
     )
     def post(self, request, project_id: int):
         project = self.project(project_id)
-        count = self.validated(NextInSerializer, request.data)["count"]
+        count = next_in(request.data)["count"]
         try:
             items = queue_next(project=project, user=request.user, count=count)
         except QueueError as exc:
@@ -140,7 +198,7 @@ class QueueSubmitApi(QueueApi):
     )
     def post(self, request, project_id: int):
         project = self.project(project_id)
-        items = self.validated(SubmitInSerializer, request.data)["items"]
+        items = submit_in(request.data)["items"]
         results = []
         for item in items:
             try:
