@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -30,28 +30,60 @@ def statement_cursor():
     Not while queries are logged (DEBUG, tests counting queries): Django cannot show the
     text of a server-bound statement, so those get the ORM's client-side cursor.
     """
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql" or conn.queries_logged:
+        return conn.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    return connection.make_cursor(raw)
+    conn.ensure_connection()
+    conn.validate_thread_sharing()
+    with conn.wrap_database_errors:
+        raw = ServerBindingCursor(conn.connection)
+    return conn.make_cursor(raw)
+
+
+def _run(sql: str, params, read: Callable[[Any], Any]):
+    """Runs a statement and returns ``read(cursor)``.
+
+    On PostgreSQL, unless queries are logged or wrapped (``connection.execute_wrapper``),
+    the statement goes to a bare psycopg cursor with the checks Django's cursor wrapper
+    makes (the thread, a broken transaction, errors as Django's exceptions), without the
+    wrapper's per-call cost; elsewhere through ``statement_cursor``.
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql" or conn.queries_logged or conn.execute_wrappers:
+        with statement_cursor() as cursor:
+            cursor.execute(sql, params)
+            return read(cursor)
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    conn.ensure_connection()
+    conn.validate_thread_sharing()
+    conn.validate_no_broken_transaction()
+    with conn.wrap_database_errors:
+        cursor = ServerBindingCursor(conn.connection)
+        try:
+            cursor.execute(sql, params)
+            return read(cursor)
+        finally:
+            cursor.close()
+
+
+def _rows(cursor) -> list[tuple]:
+    return cursor.fetchall()
+
+
+def _rowcount(cursor) -> int:
+    return cursor.rowcount
 
 
 def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple]:
-    with statement_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return _run(sql, params, _rows)
 
 
 def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
     """Runs a statement; returns the number of rows it changed."""
-    with statement_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return _run(sql, params, _rowcount)
 
 
 def db_time(value: datetime) -> Any:
@@ -86,7 +118,7 @@ class Fields(Generic[M]):
         self.names = tuple(f.attname for f in self.fields)
         if len(self.names) != len(wanted):
             raise ValueError(f"{model.__name__} has no field {sorted(wanted - set(self.names))}")
-        self._converters: dict[str, list[tuple[Any, list[Callable]]]] = {}
+        self._converters: dict[str, list[tuple[int, Any, list[Callable]]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -95,21 +127,25 @@ class Fields(Generic[M]):
         """``alias.col1, alias.col2, ...`` in the order ``instance`` reads them."""
         return ", ".join(f"{alias}.{f.column}" for f in self.fields)
 
-    def converters(self) -> list[tuple[Any, list[Callable]]]:
-        """(column expression, its converters) per field, for this database."""
-        found = self._converters.get(connection.vendor)
+    def converters(self, conn=None) -> list[tuple[int, Any, list[Callable]]]:
+        """(position, column expression, its converters) of the fields that have
+        converters on this database."""
+        conn = conn or connections[DEFAULT_DB_ALIAS]
+        found = self._converters.get(conn.vendor)
         if found is None:
             found = []
-            for field in self.fields:
+            for i, field in enumerate(self.fields):
                 col = field.get_col(self.model._meta.db_table)
-                convs = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
-                found.append((col, convs))
-            self._converters[connection.vendor] = found
+                convs = [*conn.ops.get_db_converters(col), *col.get_db_converters(conn)]
+                if convs:
+                    found.append((i, col, convs))
+            self._converters[conn.vendor] = found
         return found
 
     def instance(self, row: Sequence[Any]) -> M:
+        conn = connections[DEFAULT_DB_ALIAS]
         values = list(row)
-        for i, (col, convs) in enumerate(self.converters()):
+        for i, col, convs in self.converters(conn):
             for convert in convs:
-                values[i] = convert(values[i], col, connection)
-        return self.model.from_db(connection.alias, self.names, values)
+                values[i] = convert(values[i], col, conn)
+        return self.model.from_db(conn.alias, self.names, values)

@@ -136,3 +136,41 @@ def test_project_lookup_ignores_projects_of_others():
     mine = MembershipFactory()
     other = ProjectFactory()
     assert project_for_member(project_id=other.pk, user_id=mine.user_id) is None
+
+
+def test_a_failing_fixed_statement_raises_django_errors_and_breaks_the_transaction():
+    from django.db import IntegrityError, transaction
+    from django.db.transaction import TransactionManagementError
+
+    member = MembershipFactory()
+    table = Membership._meta.db_table
+    duplicate = f"""INSERT INTO {table} (project_id, user_id, role, created_at)
+        VALUES (%s, %s, %s, %s)"""
+    params = [member.project_id, member.user_id, "owner", sql.db_time(timezone.now())]
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            with transaction.atomic():
+                sql.execute(duplicate, params)
+        assert sql.fetch(f"SELECT COUNT(*) FROM {table}", []) == [(1,)]
+        with pytest.raises(IntegrityError):
+            with transaction.atomic(savepoint=False):  # marks the outer block as broken
+                sql.execute(duplicate, params)
+        with pytest.raises(TransactionManagementError):
+            sql.fetch(f"SELECT COUNT(*) FROM {table}", [])
+
+
+def test_fixed_statements_pass_through_execute_wrappers():
+    from django.db import connection
+
+    MembershipFactory()
+    seen = []
+
+    def wrapper(execute, sql_text, params, many, context):
+        seen.append(sql_text)
+        return execute(sql_text, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        rows = sql.fetch(f"SELECT COUNT(*) FROM {Membership._meta.db_table}", [])
+        changed = sql.execute(f"UPDATE {Membership._meta.db_table} SET role = role", [])
+    assert rows == [(1,)] and changed == 1
+    assert len(seen) == 2
