@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -59,6 +60,23 @@ class LimitedJSONParser(JSONParser):
         if request is not None:
             check_content_length(request, body_limit(), "JSON body")
         return super().parse(stream, media_type, parser_context)
+
+
+class QuarryContentNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation, with its answer for most API calls given directly.
+
+    With no query string, no format suffix and an ``Accept`` header that is absent, ``*/*``
+    or exactly the first renderer's media type, DRF picks the first renderer with its own
+    media type; that answer skips parsing the header. Any other request negotiates as in DRF.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if not format_suffix and renderers and not request.META.get("QUERY_STRING"):
+            first = renderers[0]
+            accept = request.META.get("HTTP_ACCEPT")
+            if accept is None or accept == "*/*" or accept == first.media_type:
+                return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class ApiPagination(PageNumberPagination):
@@ -183,6 +201,7 @@ class QuarryApiMixin:
 
     pagination_class = ApiPagination
     parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+    content_negotiation_class = QuarryContentNegotiation
     schema = QuarryAutoSchema()
 
     def get_exception_handler(self):

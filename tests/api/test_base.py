@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from rest_framework import exceptions
+
 from labeling.api.base import _first_problem
 
 
@@ -40,3 +43,43 @@ def test_a_bad_item_in_a_submission_is_named_without_python_reprs(api, world_a):
     assert empty["detail"] == "items: This list may not be empty."
     for body in (negative, text.json(), empty):
         assert "ErrorDetail" not in body["detail"] and "{" not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "*/*",
+        "application/json",
+        "application/json; indent=4",
+        "application/json;q=0.5, text/html",
+        "text/html",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "application/*",
+        "image/png",
+        "",
+    ],
+)
+@pytest.mark.parametrize("query", ["", "format=json", "format=api", "format=csv", "page=2"])
+@pytest.mark.parametrize("suffix", [None, "json"])
+def test_content_negotiation_answers_as_drf(accept, query, suffix):
+    from django.http import Http404
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from labeling.api.base import QuarryContentNegotiation
+
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(APIRequestFactory().get(f"/api/v1/projects/?{query}", **headers))
+    renderers = [JSONRenderer(), BrowsableAPIRenderer()]
+
+    def answer(negotiation):
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers, suffix)
+        except (Http404, exceptions.NotAcceptable) as exc:
+            return type(exc)
+        return type(renderer), media_type
+
+    assert answer(QuarryContentNegotiation()) == answer(DefaultContentNegotiation())
