@@ -174,3 +174,41 @@ def test_fixed_statements_pass_through_execute_wrappers():
         changed = sql.execute(f"UPDATE {Membership._meta.db_table} SET role = role", [])
     assert rows == [(1,)] and changed == 1
     assert len(seen) == 2
+
+
+@pytest.mark.parametrize("prefix", ["/", "/quarry/", "/a b/"])
+def test_sample_image_url_is_what_reverse_gives(prefix):
+    from django.urls import reverse, set_script_prefix
+
+    from labeling.selectors.queue_items import sample_image_url
+
+    set_script_prefix(prefix)
+    try:
+        for project_id, sample_id in [(1, 1), (7, 2**63 - 1), (2**40, 9), (3, 1234567)]:
+            expected = reverse("ui:sample-image", args=[project_id, sample_id])
+            assert sample_image_url(project_id, sample_id) == expected
+    finally:
+        set_script_prefix("/")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Token", "Token a b", "Bearer abc", "token {key}", "Token {key}", "Token nope"],
+)
+def test_token_header_is_read_as_drf_reads_it(header):
+    from rest_framework.authentication import TokenAuthentication as DrfTokenAuthentication
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    token = Token.objects.create(user=UserFactory())
+    headers = {} if header is None else {"HTTP_AUTHORIZATION": header.format(key=token.key)}
+    request = Request(APIRequestFactory().get("/", **headers))
+
+    def answer(auth):
+        try:
+            found = auth.authenticate(request)
+        except AuthenticationFailed as exc:
+            return str(exc.detail)
+        return found and (found[0].pk, found[1].key)
+
+    assert answer(TokenAuthentication()) == answer(DrfTokenAuthentication())
