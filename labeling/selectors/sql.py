@@ -119,13 +119,17 @@ class Fields(Generic[M]):
         if len(self.names) != len(wanted):
             raise ValueError(f"{model.__name__} has no field {sorted(wanted - set(self.names))}")
         self._converters: dict[str, list[tuple[int, Any, list[Callable]]]] = {}
+        self._selects: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
 
     def select(self, alias: str) -> str:
         """``alias.col1, alias.col2, ...`` in the order ``instance`` reads them."""
-        return ", ".join(f"{alias}.{f.column}" for f in self.fields)
+        found = self._selects.get(alias)
+        if found is None:
+            found = self._selects[alias] = ", ".join(f"{alias}.{f.column}" for f in self.fields)
+        return found
 
     def converters(self, conn=None) -> list[tuple[int, Any, list[Callable]]]:
         """(position, column expression, its converters) of the fields that have
