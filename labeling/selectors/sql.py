@@ -33,13 +33,18 @@ def statement_cursor():
     conn = connections[DEFAULT_DB_ALIAS]
     if conn.vendor != "postgresql" or conn.queries_logged:
         return conn.cursor()
+    return conn.make_cursor(_server_binding_cursor(conn))
+
+
+def _server_binding_cursor(conn):
+    """A bare psycopg cursor that binds parameters on the server, after the checks Django
+    makes before it hands out a cursor (connected, used from its own thread)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     conn.ensure_connection()
     conn.validate_thread_sharing()
     with conn.wrap_database_errors:
-        raw = ServerBindingCursor(conn.connection)
-    return conn.make_cursor(raw)
+        return ServerBindingCursor(conn.connection)
 
 
 def _run(sql: str, params, read: Callable[[Any], Any]):
@@ -55,13 +60,9 @@ def _run(sql: str, params, read: Callable[[Any], Any]):
         with statement_cursor() as cursor:
             cursor.execute(sql, params)
             return read(cursor)
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    conn.ensure_connection()
-    conn.validate_thread_sharing()
     conn.validate_no_broken_transaction()
+    cursor = _server_binding_cursor(conn)
     with conn.wrap_database_errors:
-        cursor = ServerBindingCursor(conn.connection)
         try:
             cursor.execute(sql, params)
             return read(cursor)
