@@ -30,6 +30,12 @@ from labeling.services.queue import (
 )
 
 MAX_ID = 2**63 - 1
+# Bounds of the bodies, shared by the serializers and the direct reading below.
+MAX_COUNT = 100
+MAX_ITEMS = 100
+MAX_LABEL = 32767
+MAX_TIME_SPENT_MS = 86_400_000
+MAX_KEY_LENGTH = 64
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -50,18 +56,18 @@ class QueueSampleSerializer(serializers.Serializer):
 
 
 class NextInSerializer(serializers.Serializer):
-    count = serializers.IntegerField(min_value=1, max_value=100, default=5)
+    count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, default=5)
 
 
 class SubmitItemSerializer(serializers.Serializer):
     sample_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    label = serializers.IntegerField(min_value=0, max_value=32767)
-    idempotency_key = serializers.CharField(min_length=1, max_length=64, required=False)
-    time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=0)
+    label = serializers.IntegerField(min_value=0, max_value=MAX_LABEL)
+    idempotency_key = serializers.CharField(min_length=1, max_length=MAX_KEY_LENGTH, required=False)
+    time_spent_ms = serializers.IntegerField(min_value=0, max_value=MAX_TIME_SPENT_MS, default=0)
 
 
 class SubmitInSerializer(serializers.Serializer):
-    items = SubmitItemSerializer(many=True, allow_empty=False, max_length=100)
+    items = SubmitItemSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
 
 
 def _plain_int(value, low: int, high: int) -> bool:
@@ -73,7 +79,7 @@ def _plain_key(value) -> bool:
     no surrogates, no other control or separator characters) with nothing to trim."""
     return (
         type(value) is str
-        and 0 < len(value) <= 64
+        and 0 < len(value) <= MAX_KEY_LENGTH
         and value.isprintable()
         and value == value.strip()
     )
@@ -85,7 +91,7 @@ def next_in(data) -> dict:
     serializer, which answers with its own errors."""
     if type(data) is dict:
         count = data.get("count", 5)
-        if _plain_int(count, 1, 100):
+        if _plain_int(count, 1, MAX_COUNT):
             return {"count": count}
     return _validated(NextInSerializer, data)
 
@@ -94,7 +100,7 @@ def submit_in(data) -> dict:
     """``SubmitInSerializer``'s validated data, read directly from a well-formed JSON body
     (as ``next_in``); any other body goes through the serializer and its errors."""
     items = data.get("items") if type(data) is dict else None
-    if type(items) is list and 0 < len(items) <= 100:
+    if type(items) is list and 0 < len(items) <= MAX_ITEMS:
         valid = []
         for item in items:
             if type(item) is not dict:
@@ -103,8 +109,8 @@ def submit_in(data) -> dict:
             spent = item.get("time_spent_ms", 0)
             if not (
                 _plain_int(sample_id, 1, MAX_ID)
-                and _plain_int(label, 0, 32767)
-                and _plain_int(spent, 0, 86_400_000)
+                and _plain_int(label, 0, MAX_LABEL)
+                and _plain_int(spent, 0, MAX_TIME_SPENT_MS)
             ):
                 break
             out = {"sample_id": sample_id, "label": label, "time_spent_ms": spent}
