@@ -19,20 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def write_digits(folder: Path) -> None:
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    pixels = np.clip(digits.images * (255.0 / 16.0), 0, 255).astype(np.uint8)
-    for i, (image, target) in enumerate(zip(pixels, digits.target, strict=True)):
-        (folder / str(target)).mkdir(exist_ok=True)
-        Image.fromarray(image, mode="L").save(folder / str(target) / f"{i:04d}.png")
+from labeling.digits import write_digits  # noqa: E402
 
 
 def run(folder: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:

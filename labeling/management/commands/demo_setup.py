@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from labeling.digits import write_digits
 from labeling.models import Job, Membership, Project, Sample
 from labeling.services.imports import dataset_import
 from labeling.services.loop import round_request
@@ -31,22 +32,6 @@ ACCOUNTS = {
 # Small enough for a CPU: a few epochs of the small CNN, rounds of ten labels.
 DEMO_LOOP = {"ssl_backbone": "cnn_small", "ssl_epochs": 3, "batch_size": 10, "retrain_every": 10}
 IMAGE_SIZE = 32
-
-
-def write_digits(folder: Path, size: int = IMAGE_SIZE) -> int:
-    """scikit-learn's digits as ``folder/<digit>/<index>.png``, upscaled to ``size``."""
-    import numpy as np
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    pixels = np.clip(digits.images * (255.0 / 16.0), 0, 255).astype(np.uint8)
-    for index, (image, target) in enumerate(zip(pixels, digits.target, strict=True)):
-        out = folder / str(int(target))
-        out.mkdir(exist_ok=True)
-        big = Image.fromarray(image, mode="L").resize((size, size), Image.Resampling.BILINEAR)
-        big.convert("RGB").save(out / f"{index:04d}.png")
-    return len(pixels)
 
 
 class Command(BaseCommand):
@@ -96,7 +81,7 @@ class Command(BaseCommand):
 
     def _import(self, project: Project) -> None:
         with tempfile.TemporaryDirectory(prefix="quarry-digits-") as folder:
-            n = write_digits(Path(folder))
+            n = write_digits(Path(folder), size=IMAGE_SIZE)
             self.stdout.write(f"importing {n:,} digit images ({IMAGE_SIZE}x{IMAGE_SIZE} PNG)")
             report = dataset_import(
                 project=project, path=folder, labels_as="oracle", holdout=0.1, seed=0
