@@ -9,7 +9,6 @@ so it can be changed (changing is a ``submit`` for that sample). Every endpoint 
 
 from __future__ import annotations
 
-from django.db import IntegrityError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -22,11 +21,11 @@ from labeling.selectors.projects import project_for_member
 from labeling.selectors.queue_items import previous_annotation, sample_payloads
 from labeling.services.queue import (
     QueueError,
-    annotation_submit,
     queue_blocked_reason,
     queue_next,
     queue_release,
     queue_skip,
+    queue_submit,
 )
 
 MAX_ID = 2**63 - 1
@@ -68,6 +67,13 @@ class SubmitItemSerializer(serializers.Serializer):
 
 class SubmitInSerializer(serializers.Serializer):
     items = SubmitItemSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
+    next = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_COUNT,
+        required=False,
+        help_text="After storing the labels, reserve up to this many samples as `next` "
+        "does and answer them under `next`: one round trip per label.",
+    )
 
 
 def _plain_int(value, low: int, high: int) -> bool:
@@ -100,7 +106,8 @@ def submit_in(data) -> dict:
     """``SubmitInSerializer``'s validated data, read directly from a well-formed JSON body
     (as ``next_in``); any other body goes through the serializer and its errors."""
     items = data.get("items") if type(data) is dict else None
-    if type(items) is list and 0 < len(items) <= MAX_ITEMS:
+    top_up = data.get("next", 0) if type(data) is dict else None
+    if type(items) is list and 0 < len(items) <= MAX_ITEMS and _plain_int(top_up, 0, MAX_COUNT):
         valid = []
         for item in items:
             if type(item) is not dict:
@@ -120,7 +127,7 @@ def submit_in(data) -> dict:
                 out["idempotency_key"] = item["idempotency_key"]
             valid.append(out)
         else:
-            return {"items": valid}
+            return {"items": valid, "next": top_up} if "next" in data else {"items": valid}
     return _validated(SubmitInSerializer, data)
 
 
@@ -154,16 +161,27 @@ class QueueApi(QuarryApiMixin, APIView):
         return _validated(serializer_class, data)
 
 
+def handed_out(project: Project, items: list) -> dict:
+    """The answer to a get-next: the items' payloads, or why there are none."""
+    payloads = sample_payloads(project=project, sample_ids=[i.sample_id for i in items])
+    blocked = None if payloads else queue_blocked_reason(project=project)
+    if not payloads and blocked is None:
+        blocked = "the queue is empty: nothing is waiting to be labeled right now"
+    return {"items": payloads, "blocked": blocked}
+
+
+def _handed_out_fields() -> dict:
+    # fresh instances for each serializer: a field binds to one parent
+    return {
+        "items": QueueSampleSerializer(many=True),
+        "blocked": serializers.CharField(allow_null=True),
+    }
+
+
 class QueueNextApi(QueueApi):
     @extend_schema(
         request=NextInSerializer,
-        responses=inline_serializer(
-            "QueueNext",
-            {
-                "items": QueueSampleSerializer(many=True),
-                "blocked": serializers.CharField(allow_null=True),
-            },
-        ),
+        responses=inline_serializer("QueueNext", _handed_out_fields()),
         summary="Reserve the next samples to label (held ones first)",
     )
     def post(self, request, project_id: int):
@@ -173,11 +191,7 @@ class QueueNextApi(QueueApi):
             items = queue_next(project=project, user=request.user, count=count)
         except QueueError as exc:
             raise Conflict(str(exc)) from exc
-        payloads = sample_payloads(project=project, sample_ids=[i.sample_id for i in items])
-        blocked = None if payloads else queue_blocked_reason(project=project)
-        if not payloads and blocked is None:
-            blocked = "the queue is empty: nothing is waiting to be labeled right now"
-        return Response({"items": payloads, "blocked": blocked})
+        return Response(handed_out(project, items))
 
 
 class QueueSubmitApi(QueueApi):
@@ -197,38 +211,44 @@ class QueueSubmitApi(QueueApi):
                         "error": serializers.CharField(required=False),
                     },
                     many=True,
-                )
+                ),
+                "next": inline_serializer(
+                    "QueueSubmitNext",
+                    _handed_out_fields(),
+                    allow_null=True,
+                    help_text="What `next` handed out after the labels were stored "
+                    "(null unless the body asked for it)",
+                ),
             },
         ),
         summary="Store labels (one or many); a retry with the same idempotency key is applied once",
     )
     def post(self, request, project_id: int):
         project = self.project(project_id)
-        items = submit_in(request.data)["items"]
-        results = []
-        for item in items:
-            try:
-                result = annotation_submit(
-                    project=project,
-                    user=request.user,
-                    sample_id=item["sample_id"],
-                    label=item["label"],
-                    time_spent_ms=item["time_spent_ms"],
-                    idempotency_key=item.get("idempotency_key"),
-                )
-            except (QueueError, IntegrityError) as exc:
-                results.append({"sample_id": item["sample_id"], "ok": False, "error": str(exc)})
-                continue
-            results.append(
-                {
-                    "sample_id": item["sample_id"],
-                    "ok": True,
-                    "annotation_id": result.annotation.pk,
-                    "created": result.created,
-                    "replayed": result.replayed,
-                }
+        body = submit_in(request.data)
+        try:
+            done = queue_submit(
+                project=project,
+                user=request.user,
+                items=body["items"],
+                top_up=body.get("next", 0),
             )
-        return Response({"results": results})
+        except QueueError as exc:
+            raise Conflict(str(exc)) from exc
+        results = [
+            {"sample_id": out.sample_id, "ok": False, "error": out.error}
+            if out.result is None
+            else {
+                "sample_id": out.sample_id,
+                "ok": True,
+                "annotation_id": out.result.annotation.pk,
+                "created": out.result.created,
+                "replayed": out.result.replayed,
+            }
+            for out in done.outcomes
+        ]
+        handed = None if done.top_up is None else handed_out(project, done.top_up)
+        return Response({"results": results, "next": handed})
 
 
 class QueueSkipApi(QueueApi):

@@ -9,7 +9,7 @@ writers are serialized and the same code is safe without row locks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -266,6 +266,56 @@ def annotation_submit(
 
         transaction.on_commit(lambda: round_maybe_trigger(project=project))
     return result
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """One item of a batch submission: its result, or why it was refused."""
+
+    sample_id: int
+    result: SubmitResult | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    outcomes: list[SubmitOutcome]
+    top_up: list[QueueItem] | None  # what ``queue_next`` handed out after, when asked
+
+
+def queue_submit(
+    *,
+    project: Project,
+    user: AbstractBaseUser,
+    items: Sequence[Mapping],
+    top_up: int = 0,
+) -> Submitted:
+    """Store a batch of labels, each on its own (one refused item does not stop the
+    others), then, when ``top_up`` > 0, reserve up to that many items as ``queue_next``
+    does: a client labeling one sample at a time gets its next sample in the same round
+    trip.
+
+    Each item holds ``sample_id``, ``label`` and optionally ``time_spent_ms`` and
+    ``idempotency_key``.
+    """
+    outcomes = []
+    for item in items:
+        sample_id = item["sample_id"]
+        try:
+            result = annotation_submit(
+                project=project,
+                user=user,
+                sample_id=sample_id,
+                label=item["label"],
+                time_spent_ms=item.get("time_spent_ms", 0),
+                idempotency_key=item.get("idempotency_key"),
+            )
+        except (QueueError, IntegrityError) as exc:
+            outcomes.append(SubmitOutcome(sample_id=sample_id, error=str(exc)))
+        else:
+            outcomes.append(SubmitOutcome(sample_id=sample_id, result=result))
+    handed = queue_next(project=project, user=user, count=top_up) if top_up else None
+    return Submitted(outcomes=outcomes, top_up=handed)
 
 
 def _retrain_on_labels(project: Project) -> bool:

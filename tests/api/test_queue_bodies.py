@@ -101,7 +101,10 @@ def near_good_items(draw):
 submit_bodies = st.one_of(
     st.fixed_dictionaries(
         {"items": st.lists(st.one_of(good_item, near_good_items(), submit_items()), max_size=4)},
-        optional={"x": numbers},
+        optional={"x": numbers, "next": numbers},
+    ),
+    st.fixed_dictionaries(
+        {"items": st.lists(good_item, min_size=1, max_size=2), "next": numbers},
     ),
     st.fixed_dictionaries({"items": st.lists(good_item, min_size=99, max_size=101)}),
     st.fixed_dictionaries({"items": st.one_of(numbers, keys, st.dictionaries(keys, numbers))}),
@@ -157,6 +160,13 @@ def test_next_bodies_read_as_the_serializer_reads_them(body):
         {"items": []},
         {"items": {"sample_id": 3}},
         [],
+        {"items": [{"sample_id": 3, "label": 1}], "next": 0},
+        {"items": [{"sample_id": 3, "label": 1}], "next": 100},
+        {"items": [{"sample_id": 3, "label": 1}], "next": 101},
+        {"items": [{"sample_id": 3, "label": 1}], "next": -1},
+        {"items": [{"sample_id": 3, "label": 1}], "next": "1"},
+        {"items": [{"sample_id": 3, "label": 1}], "next": None},
+        {"items": [{"sample_id": 3, "label": 1}], "next": True},
     ],
 )
 def test_edge_submit_bodies(body):

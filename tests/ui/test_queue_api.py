@@ -72,6 +72,42 @@ def test_batch_submit_reports_each_item(project, annotator, queued, login):
     assert sorted(Annotation.objects.values_list("sample_id", flat=True)) == sorted(ids)
 
 
+def test_submit_hands_out_the_next_samples_in_the_same_call(project, annotator, queued, login):
+    client = login(annotator)
+    ids = [i["sample_id"] for i in post(client, project, "next", {"count": 2}).json()["items"]]
+    plain = post(client, project, "submit", {"items": [{"sample_id": ids[0], "label": 1}]})
+    assert plain.json()["next"] is None  # not asked for
+    body = {"items": [{"sample_id": ids[1], "label": 0, "idempotency_key": "t-1"}], "next": 2}
+    data = post(client, project, "submit", body).json()
+    assert data["results"][0]["ok"] and data["results"][0]["created"]
+    handed = [i["sample_id"] for i in data["next"]["items"]]
+    # the queue's next two, never the samples just labeled
+    assert handed == [s.pk for s in queued[2:4]]
+    assert data["next"]["blocked"] is None
+    assert sorted(
+        Reservation.objects.filter(user=annotator).values_list("item__sample_id", flat=True)
+    ) == sorted(handed)
+    # a retried call replays the label and tops up to the same held samples
+    again = post(client, project, "submit", body).json()
+    assert again["results"][0]["replayed"]
+    assert [i["sample_id"] for i in again["next"]["items"]] == handed
+    assert Annotation.objects.filter(annotator=annotator).count() == 2
+
+
+def test_submit_with_next_says_why_nothing_came(project, annotator, queued, login):
+    client = login(annotator)
+    ids = [i["sample_id"] for i in post(client, project, "next", {"count": 99}).json()["items"]]
+    items = [{"sample_id": sid, "label": 0} for sid in ids]
+    data = post(client, project, "submit", {"items": items, "next": 1}).json()
+    assert all(r["ok"] for r in data["results"])
+    assert data["next"] == {
+        "items": [],
+        "blocked": "the queue is empty: nothing is waiting to be labeled right now",
+    }
+    bad = post(client, project, "submit", {"items": items[:1], "next": 101})
+    assert bad.status_code == 400 and "next" in bad.json()["errors"]
+
+
 def test_change_previous_label_and_undo(project, annotator, queued, login):
     client = login(annotator)
     ids = [i["sample_id"] for i in post(client, project, "next", {"count": 2}).json()["items"]]
