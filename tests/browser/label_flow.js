@@ -1,11 +1,23 @@
 // An annotator labels 10 samples by keyboard (one with Enter, accepting the suggestion),
-// goes back and changes one, skips one, then labels 6 in grid mode. Prints what it did.
+// goes back and changes one, skips one, then labels 6 in grid mode. Prints what it did,
+// with the queue calls the 10 keyboard labels made.
 "use strict";
 const { newPage, login, currentSample, waitForSampleOtherThan, waitSaved, main } = require("./lib");
 
 main(async (browser, p) => {
   const page = await newPage(browser);
   await login(page, p.base, p.username, p.password);
+  // Queue calls while labeling by keyboard: the submits bring the next samples back.
+  const calls = { next: 0, submit: 0, submitWithNext: 0 };
+  let counting = true;
+  page.on("request", (req) => {
+    if (!counting) return;
+    if (req.url().endsWith("/queue/next/")) calls.next += 1;
+    if (req.url().endsWith("/queue/submit/")) {
+      calls.submit += 1;
+      if (JSON.parse(req.postData()).next > 0) calls.submitWithNext += 1;
+    }
+  });
   await page.goto(p.base + "/projects/" + p.project + "/label/");
   let sid = await waitForSampleOtherThan(page, "");
   const labels = {};
@@ -22,6 +34,7 @@ main(async (browser, p) => {
     }
     labels[sid] = label;
     sid = await waitForSampleOtherThan(page, sid);
+    await waitSaved(page);  // at an expert's pace: the label is stored before the next key
     if (i === 5) {
       await page.keyboard.press("h");
       const heatmapShown = await page.$eval("#heatmap", (el) => !el.hidden);
@@ -29,6 +42,8 @@ main(async (browser, p) => {
       await page.keyboard.press("h");
     }
   }
+  await waitSaved(page);
+  counting = false;
   // Back (U) to the last labeled sample, change it, and return to the current one.
   const current = sid;
   await page.keyboard.press("u");
@@ -73,6 +88,6 @@ main(async (browser, p) => {
   await page.keyboard.press("Escape");
   const afterEscape = await page.$$eval(".thumb.selected", (els) => els.length);
   return { labels, skipped, changed: previous, editing, selected, shortcutsBefore, shortcutsShown,
-           dragged, afterEscape,
+           dragged, afterEscape, calls,
            problems: page.problems, current: await currentSample(page) };
 });

@@ -107,6 +107,8 @@ def test_annotator_labels_by_keyboard_goes_back_skips_and_uses_grid(digits_proje
     assert result["editing"] and result["shortcutsBefore"] and result["shortcutsShown"]
     assert len(result["selected"]) == 6
     assert result["dragged"] == 3 and result["afterEscape"] == 0
+    # one request per label: each submit asks for the next samples, get-next only opens
+    assert result["calls"] == {"next": 1, "submit": 10, "submitWithNext": 10}
     expected = {}
     for sid, label in result["labels"].items():
         if label is None:  # accepted the model's suggestion with Enter

@@ -27,10 +27,14 @@
   };
 
   const outbox = new Q.Outbox(config, $("sync"), {
-    submitted(action, results) {
+    submitted(action, results, handed) {
       for (const r of results) {
         const entry = state.history.find((h) => h.item.sample_id === r.sample_id);
         if (entry && r.ok) entry.annotationId = r.annotation_id;
+      }
+      if (handed) {
+        take(handed);
+        if (!state.current) advance();
       }
     },
     drained() { fill(); },
@@ -39,20 +43,24 @@
 
   function shown() { return state.editing ? state.editing.item : state.current; }
 
+  // What a get-next (or a submit's top-up) handed out: new samples join the queue.
+  function take(data) {
+    state.blocked = data.blocked;
+    const known = new Set(state.queue.map((i) => i.sample_id));
+    if (state.current) known.add(state.current.sample_id);
+    for (const item of data.items) {
+      if (state.done.has(item.sample_id) || known.has(item.sample_id)) continue;
+      state.queue.push(item);
+      Q.preload(item.image);
+      if (item.suggestion && item.suggestion.heatmap) Q.preload(item.suggestion.heatmap);
+    }
+  }
+
   async function fill() {
     if (state.fetching || state.queue.length >= config.prefetch - 1 && state.current) return;
     state.fetching = true;
     try {
-      const data = await Q.api("POST", config.api.next, { count: config.prefetch });
-      state.blocked = data.blocked;
-      const known = new Set(state.queue.map((i) => i.sample_id));
-      if (state.current) known.add(state.current.sample_id);
-      for (const item of data.items) {
-        if (state.done.has(item.sample_id) || known.has(item.sample_id)) continue;
-        state.queue.push(item);
-        Q.preload(item.image);
-        if (item.suggestion && item.suggestion.heatmap) Q.preload(item.suggestion.heatmap);
-      }
+      take(await Q.api("POST", config.api.next, { count: config.prefetch }));
     } catch (err) {
       flash(err.message);
       setTimeout(fill, 3000);
@@ -170,13 +178,14 @@
     const item = state.current;
     if (!item) return;
     const spent = Math.round(performance.now() - state.shownAt);
-    outbox.submit([{ sample_id: item.sample_id, label: index, time_spent_ms: spent }]);
+    // the submission brings the next samples back with it; ask apart only when running dry
+    outbox.submit([{ sample_id: item.sample_id, label: index, time_spent_ms: spent }], config.prefetch);
     state.history.push({ item: item, label: index, annotationId: null });
     if (state.history.length > 100) state.history.shift();
     state.done.add(item.sample_id);
     state.count += 1;
     advance();
-    fill();
+    if (!state.queue.length) fill();
   }
 
   function skip() {

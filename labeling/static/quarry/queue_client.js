@@ -94,8 +94,11 @@
       }
       return ids;
     }
-    submit(items) {
+    // topUp > 0: the server reserves that many samples after storing the labels and
+    // answers them with the results (handlers.submitted gets them): one round trip per label.
+    submit(items, topUp) {
       const action = { type: "submit", items: items.map((it) => Object.assign({ idempotency_key: newKey() }, it)) };
+      if (topUp) action.next = topUp;
       this.actions.push(action);
       this.persist();
       this.render();
@@ -124,11 +127,13 @@
           if (action.type === "skip") {
             await api("POST", this.config.api.skip, { sample_id: action.sample_id });
           } else {
-            const data = await api("POST", this.config.api.submit, { items: action.items });
+            const body = { items: action.items };
+            if (action.next) body.next = action.next;
+            const data = await api("POST", this.config.api.submit, body);
             for (const result of data.results) {
               if (!result.ok) this.errors.push("Sample " + result.sample_id + ": " + result.error);
             }
-            if (this.handlers.submitted) this.handlers.submitted(action, data.results);
+            if (this.handlers.submitted) this.handlers.submitted(action, data.results, data.next);
           }
         } catch (err) {
           if (err instanceof NetworkError) {
