@@ -11,6 +11,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling.settings")
 
+UPKEEP_SECONDS = float(os.environ.get("QUARRY_QUEUE_UPKEEP_SECONDS", "10"))
+
 app = Celery("quarry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.add_defaults(
@@ -26,7 +28,14 @@ app.add_defaults(
                 "task": "workers.reap_jobs",
                 "schedule": float(os.environ.get("QUARRY_REAP_SECONDS", "60")),
                 "options": {"queue": "default", "expires": 300},
-            }
+            },
+            # Lapsed reservations out and, on PostgreSQL, the queue's tables vacuumed:
+            # labels leave dead rows at the queue's head that get-next steps over.
+            "quarry-queue-upkeep": {
+                "task": "workers.queue_upkeep",
+                "schedule": UPKEEP_SECONDS,
+                "options": {"queue": "default", "expires": UPKEEP_SECONDS},
+            },
         },
     }
 )

@@ -3,6 +3,7 @@
 - ``workers.run_job(job_id)``: claim and run one job; a duplicate delivery does nothing.
 - ``workers.reap_jobs()``: requeue jobs whose worker stopped renewing its lease (beat).
 - ``workers.scheduled_round(project_id)``: a project's retraining schedule (beat).
+- ``workers.queue_upkeep()``: lapsed reservations out, the queue's tables vacuumed (beat).
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def reap_jobs() -> dict:
     from workers.leases import jobs_reap
 
     return jobs_reap()
+
+
+@app.task(name="workers.queue_upkeep", ignore_result=True)
+def queue_upkeep() -> dict:
+    from labeling.services.queue import queue_upkeep
+
+    return queue_upkeep()
 
 
 @app.task(name="workers.scheduled_round", ignore_result=True)

@@ -277,3 +277,22 @@ def annotation_update(annotation: Annotation, *, now: datetime) -> None:
             "id": annotation.pk,
         },
     )
+
+
+def vacuum() -> bool:
+    """``VACUUM`` the queue's items and reservations (PostgreSQL; elsewhere nothing).
+
+    Every label turns an open item into a done one and drops a reservation, and each
+    leaves a dead entry in the open-items index at the head of the queue, where every
+    get-next starts its scan, until the table is vacuumed. Autovacuum visits a database
+    once a minute at most (``autovacuum_naptime``); at a few hundred labels a second
+    get-next then steps over tens of thousands of dead entries. Tables another vacuum
+    holds are skipped. Runs outside a transaction; returns whether it ran.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    if not connection.get_autocommit():
+        raise RuntimeError("VACUUM cannot run inside a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (SKIP_LOCKED) {ITEMS}, {RESERVATIONS}")
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from labeling.models import Annotation, Job, QueueItem, Reservation, Sample
@@ -16,6 +17,8 @@ from labeling.services.queue import (
     queue_next,
     queue_release,
     queue_skip,
+    queue_submit,
+    queue_upkeep,
 )
 from tests.factories import AnnotationFactory, ProjectFactory, SampleFactory, UserFactory
 
@@ -256,3 +259,45 @@ def test_labeled_count_is_shared_bumped_by_first_labels_and_cleared_by_imports(
     assert labeled_count_recent(project=project) == 2
     labeled_count_forget(project_id=project.pk)
     assert labeled_count_recent(project=project) == 3
+
+
+def test_submit_batch_reports_each_item_then_tops_up(project, queued, annotators):
+    alice = annotators[0]
+    held = queue_next(project=project, user=alice, count=2)
+    done = queue_submit(
+        project=project,
+        user=alice,
+        items=[
+            {"sample_id": held[0].sample_id, "label": 1, "idempotency_key": "q-1"},
+            {"sample_id": held[1].sample_id, "label": 99},
+            {"sample_id": SampleFactory(project=project).pk, "label": 0},
+        ],
+        top_up=2,
+    )
+    first, bad_label, unqueued = done.outcomes
+    assert first.result.created and first.error is None
+    assert "not a class" in bad_label.error and bad_label.result is None
+    assert "not in the labeling queue" in unqueued.error
+    # the refused sample is still held, so it comes first; then the queue's next
+    assert ids(done.top_up) == [queued[1].pk, queued[2].pk]
+    assert queue_submit(project=project, user=alice, items=[]).top_up is None
+
+
+def _vacuum_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upkeep_purges_lapsed_reservations_and_vacuums_postgres(project, queued, annotators):
+    alice, bob, _ = annotators
+    queue_next(project=project, user=alice, count=2)
+    queue_next(project=project, user=bob, count=1)
+    Reservation.objects.filter(user=alice).update(expires_at=timezone.now() - timedelta(seconds=1))
+    postgres = connection.vendor == "postgresql"
+    before = _vacuum_count(QueueItem._meta.db_table) if postgres else None
+    assert queue_upkeep() == {"reservations purged": 2, "vacuumed": postgres}
+    assert list(Reservation.objects.values_list("user_id", flat=True)) == [bob.pk]
+    if postgres:
+        assert _vacuum_count(QueueItem._meta.db_table) == before + 1
