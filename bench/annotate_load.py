@@ -3,7 +3,8 @@
 Builds the PostgreSQL database ``quarry_load`` from scratch (samples bulk-created without
 files, the whole pool queued), starts gunicorn on 127.0.0.1 with production settings,
 runs the simulated annotators for a fixed time (token auth, one connection each, kept
-alive where the workers allow) and prints throughput, p50/p95/p99 per call and the invariants:
+alive where the workers allow) beside the queue's upkeep that beat runs in a deployment,
+and prints throughput, p50/p95/p99 per call and the invariants:
 
 - every submitted label is stored exactly once (idempotency keys and row counts agree);
 - no sample was issued to two annotators (overlap 1);
@@ -60,6 +61,19 @@ def parse_args() -> argparse.Namespace:
         default=1,
         help="threads per worker: 1 runs gunicorn's sync workers (one request at a time per "
         "process, no keep-alive), more runs gthread workers",
+    )
+    parser.add_argument(
+        "--combined",
+        action="store_true",
+        help="each submit also asks for the next sample (`next: 1`), as the label view "
+        "does: one request per label after the first get-next",
+    )
+    parser.add_argument(
+        "--no-upkeep",
+        action="store_true",
+        help="leave out the queue's upkeep that beat runs in a deployment "
+        "(workers.queue_upkeep every QUARRY_QUEUE_UPKEEP_SECONDS: reservations purged, "
+        "queue tables vacuumed); the bench otherwise runs it in a thread",
     )
     parser.add_argument("--keep", action="store_true", help="keep the quarry_load database")
     return parser.parse_args()
@@ -174,10 +188,10 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
 
 
 class Annotator(threading.Thread):
-    def __init__(self, port, project_id, token, stop_at, results):
+    def __init__(self, port, project_id, token, stop_at, combined: bool):
         super().__init__(daemon=True)
         self.port, self.project_id, self.token = port, project_id, token
-        self.stop_at, self.results = stop_at, results
+        self.stop_at, self.combined = stop_at, combined
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.issued: list[int] = []
         self.keys: list[str] = []
@@ -199,9 +213,10 @@ class Annotator(threading.Thread):
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         rng = secrets.SystemRandom()
+        handed = None  # with --combined: what the last submit handed out
         while time.monotonic() < self.stop_at:
             try:
-                reply = self.call(conn, "next", {"count": 1})
+                reply, handed = handed or self.call(conn, "next", {"count": 1}), None
                 if not reply or not reply["items"]:
                     if reply:
                         self.errors.append(f"next: nothing issued ({reply.get('blocked')})")
@@ -209,10 +224,17 @@ class Annotator(threading.Thread):
                 sample_id = reply["items"][0]["sample_id"]
                 self.issued.append(sample_id)
                 key = uuid.uuid4().hex
-                item = {"sample_id": sample_id, "label": rng.randrange(4), "idempotency_key": key}
-                submitted = self.call(conn, "submit", {"items": [item]})
+                body: dict = {
+                    "items": [
+                        {"sample_id": sample_id, "label": rng.randrange(4), "idempotency_key": key}
+                    ]
+                }
+                if self.combined:
+                    body["next"] = 1
+                submitted = self.call(conn, "submit", body)
                 if submitted is None:
                     continue
+                handed = submitted.get("next")
                 result = submitted["results"][0]
                 if result["ok"] and result.get("created"):
                     self.keys.append(key)
@@ -223,6 +245,29 @@ class Annotator(threading.Thread):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         conn.close()
+
+
+class Upkeep(threading.Thread):
+    """The queue's upkeep at beat's interval, as a deployment's beat and worker run it."""
+
+    def __init__(self, stop_at: float):
+        super().__init__(daemon=True)
+        self.stop_at = stop_at
+        self.runs = 0
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from labeling.services.queue import queue_upkeep
+        from workers.celery import UPKEEP_SECONDS
+
+        try:
+            while time.monotonic() + UPKEEP_SECONDS < self.stop_at:
+                time.sleep(UPKEEP_SECONDS)
+                queue_upkeep()
+                self.runs += 1
+        finally:
+            connection.close()
 
 
 def cpu_by_group(server_pgid: int) -> dict[str, float]:
@@ -308,19 +353,25 @@ def main() -> None:
     server = start_gunicorn(env, port, args.workers, args.threads)
     print(
         f"== gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads "
-        f"({'sync' if args.threads == 1 else 'gthread'}), QUARRY_ENV=production, DEBUG off",
+        f"({'sync' if args.threads == 1 else 'gthread'}), QUARRY_ENV=production, DEBUG off, "
+        + ("submit carries the next get-next" if args.combined else "next and submit apart"),
         flush=True,
     )
     try:
         stop_at = time.monotonic() + args.seconds
-        annotators = [Annotator(port, project_id, t, stop_at, None) for t in tokens]
+        annotators = [Annotator(port, project_id, t, stop_at, args.combined) for t in tokens]
+        upkeep = Upkeep(stop_at)
         began = time.perf_counter()
         cpu_before = cpu_by_group(server.pid)
+        if not args.no_upkeep:
+            upkeep.start()
         for annotator in annotators:
             annotator.start()
         for annotator in annotators:
             annotator.join(args.seconds + 60)
         elapsed = time.perf_counter() - began
+        if upkeep.is_alive():
+            upkeep.join(60)
         cpu_after = cpu_by_group(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -330,6 +381,7 @@ def main() -> None:
     print(f"\n== {elapsed:.1f} s, {args.annotators} concurrent annotators")
     print(f"machine: {os.cpu_count()} CPUs, load average {load} at the end")
     print(f"labels/s: {labels / elapsed:,.1f}  ({labels:,} labels)")
+    print(f"queue upkeep runs (reservations purged, tables vacuumed): {upkeep.runs}")
     requests = sum(len(v) for a in annotators for v in a.latency.values())
     if cpu_after and requests:
         print(
