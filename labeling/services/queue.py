@@ -250,17 +250,19 @@ def annotation_submit(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 64:
         raise QueueError("idempotency key must be 1 to 64 characters")
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            result = _submit_locked(
-                project, user, sample_id, label, time_spent_ms, idempotency_key, now
-            )
-    except IntegrityError:
-        # A concurrent retry of the same submission won the race: replay it.
-        replay = idempotency_key and _replay(idempotency_key, user, sample_id)
-        if not replay:
-            raise
-        return replay
+    result = _submit_held(project, user, sample_id, label, time_spent_ms, idempotency_key, now)
+    if result is None:
+        try:
+            with transaction.atomic():
+                result = _submit_locked(
+                    project, user, sample_id, label, time_spent_ms, idempotency_key, now
+                )
+        except IntegrityError:
+            # A concurrent retry of the same submission won the race: replay it.
+            replay = idempotency_key and _replay(idempotency_key, user, sample_id)
+            if not replay:
+                raise
+            return replay
     if result.created and not result.replayed and _retrain_on_labels(project):
         from labeling.services.rounds import round_maybe_trigger
 
@@ -326,6 +328,33 @@ def _retrain_on_labels(project: Project) -> bool:
     """
     config = getattr(project, "loop_config", None)
     return config is None or bool(config.retrain_every)
+
+
+def _submit_held(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult | None:
+    """The common case in one statement (PostgreSQL, outside a transaction): a new label
+    for a sample the user holds. None when that is not the case, or on SQLite or inside
+    a transaction; ``_submit_locked`` then decides, as it always did."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    try:
+        stored = queue_sql.label_store_held(
+            project_id=project.pk,
+            sample_id=sample_id,
+            user_id=user.pk,
+            overlap=project.loop_config.overlap,
+            label=label,
+            time_spent_ms=time_spent_ms,
+            key=key,
+            now=now,
+        )
+    except IntegrityError:
+        return None  # labeled before, or the key was used: the statement changed nothing
+    if stored is None:
+        return None
+    annotation, n_annotations = stored
+    if n_annotations == 1:
+        labeled_count_bump(project_id=project.pk)
+    return SubmitResult(annotation=annotation, created=True)
 
 
 def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:

@@ -206,6 +206,11 @@ def submit_state(
     )
 
 
+_INSERT_LABEL = f"""INSERT INTO {ANNOTATIONS}
+        (sample_id, annotator_id, label, time_spent_ms, idempotency_key, created_at, updated_at)"""
+_LABEL_VALUES = "%(sample)s, %(user)s, %(label)s, %(spent)s, %(key)s, %(now)s, %(now)s"
+
+
 def label_store(
     *,
     item_id: int,
@@ -235,9 +240,7 @@ def label_store(
         "n": n_annotations,
         "state": state,
     }
-    insert = f"""INSERT INTO {ANNOTATIONS}
-        (sample_id, annotator_id, label, time_spent_ms, idempotency_key, created_at, updated_at)
-        VALUES (%(sample)s, %(user)s, %(label)s, %(spent)s, %(key)s, %(now)s, %(now)s)"""
+    insert = f"{_INSERT_LABEL} VALUES ({_LABEL_VALUES})"
     count = f"UPDATE {ITEMS} SET n_annotations = %(n)s, state = %(state)s WHERE id = %(item)s"
     release = f"DELETE FROM {RESERVATIONS} WHERE item_id = %(item)s AND user_id = %(user)s"
     if connection.vendor == "postgresql":
@@ -252,6 +255,10 @@ def label_store(
             pk = cursor.lastrowid
             cursor.execute(count, params)
             cursor.execute(release, params)
+    return _stored(pk, sample_id, user_id, label, time_spent_ms, key)
+
+
+def _stored(pk, sample_id, user_id, label, time_spent_ms, key) -> Annotation:
     values = {
         "id": pk,
         "sample_id": sample_id,
@@ -261,6 +268,66 @@ def label_store(
         "idempotency_key": key,
     }
     return ANNOTATION.instance([values[name] for name in ANNOTATION.names])
+
+
+DONE = QueueItem.State.DONE.value
+assert DONE.isalpha()
+
+
+def label_store_held(
+    *,
+    project_id: int,
+    sample_id: int,
+    user_id: int,
+    overlap: int,
+    label: int,
+    time_spent_ms: int,
+    key: str | None,
+    now: datetime,
+) -> tuple[Annotation, int] | None:
+    """PostgreSQL, outside a transaction: store a new label for a sample the user holds
+    an unexpired reservation of, in one statement, or do nothing and return None.
+
+    Returns the label and the item's new label count. The statement drops the user's
+    reservation, counts the label on the item and inserts it; it does all or nothing.
+    Deleting the reservation is the lock: of two submissions racing for it, one deletes
+    it and the other finds none and changes nothing. The count is taken from the item's
+    newest row version (an ``UPDATE`` waits for, and re-reads, a row another
+    transaction changed). A label the user already gave, or an idempotency key already
+    used, fails on the unique constraints, and the statement then changes nothing:
+    ``IntegrityError``. Whoever gets None (or that error) takes the locking path.
+    """
+    params = {
+        "project": project_id,
+        "sample": sample_id,
+        "user": user_id,
+        "overlap": overlap,
+        "label": label,
+        "spent": time_spent_ms,
+        "key": key,
+        "now": sql.db_time(now),
+    }
+    found = sql.fetch(
+        f"""WITH r AS (
+            DELETE FROM {RESERVATIONS}
+            WHERE user_id = %(user)s AND expires_at > %(now)s AND item_id = (
+                SELECT id FROM {ITEMS} WHERE project_id = %(project)s AND sample_id = %(sample)s)
+            RETURNING item_id
+        ), c AS (
+            UPDATE {ITEMS} q SET n_annotations = q.n_annotations + 1,
+                state = CASE WHEN q.n_annotations + 1 >= %(overlap)s THEN '{DONE}' ELSE q.state END
+            FROM r WHERE q.id = r.item_id
+            RETURNING q.n_annotations
+        ), a AS (
+            {_INSERT_LABEL} SELECT {_LABEL_VALUES} FROM c RETURNING id
+        )
+        SELECT a.id, c.n_annotations FROM a, c""",
+        params,
+    )
+    if not found:
+        return None
+    ((pk, n_annotations),) = found
+    return _stored(pk, sample_id, user_id, label, time_spent_ms, key), n_annotations
 
 
 def annotation_update(annotation: Annotation, *, now: datetime) -> None:

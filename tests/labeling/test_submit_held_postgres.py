@@ -1,0 +1,168 @@
+"""Submit's one-statement path on PostgreSQL: a new label for a sample the user holds.
+
+Outside a transaction (as a web request runs), the label, its count on the queue item and
+the dropped reservation are one statement; every other case (a label given before, a key
+used, no reservation) changes nothing there and is decided by the locking path."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from labeling.models import Annotation, LoopConfig, QueueItem, Reservation
+from labeling.selectors.labels import labeled_count_recent
+from labeling.selectors.projects import project_for_member
+from labeling.services import queue_sql
+from labeling.services.queue import QueueError, annotation_submit, queue_next
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def as_member(project, user):
+    return project_for_member(project_id=project.pk, user_id=user.pk)
+
+
+def item_of(sample):
+    return QueueItem.objects.get(sample=sample)
+
+
+def test_a_held_sample_is_labeled_in_one_statement(project, queued, annotators):
+    assert connection.vendor == "postgresql"
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=2)
+    before = labeled_count_recent(project=project)
+    with CaptureQueriesContext(connection) as queries:
+        result = annotation_submit(
+            project=mine, user=alice, sample_id=queued[0].pk, label=2, idempotency_key="h-1"
+        )
+    assert len(queries) == 1 and queries[0]["sql"].lstrip().startswith("WITH r AS")
+    assert result.created and not result.replayed
+    stored = Annotation.objects.get(pk=result.annotation.pk)
+    assert (stored.sample_id, stored.annotator_id, stored.label) == (queued[0].pk, alice.pk, 2)
+    item = item_of(queued[0])
+    assert (item.n_annotations, item.state) == (1, QueueItem.State.DONE)
+    assert list(Reservation.objects.values_list("item__sample_id", flat=True)) == [queued[1].pk]
+    assert labeled_count_recent(project=project) == before + 1
+    # the retry finds no reservation and replays through the locking path
+    again = annotation_submit(
+        project=mine, user=alice, sample_id=queued[0].pk, label=2, idempotency_key="h-1"
+    )
+    assert again.replayed and again.annotation.pk == result.annotation.pk
+    assert Annotation.objects.count() == 1
+
+
+def test_overlap_counts_each_label_and_closes_at_the_last(project, queued, annotators):
+    LoopConfig.objects.filter(project=project).update(overlap=2)
+    alice, bob, _ = annotators
+    for user in (alice, bob):
+        assert queue_next(project=as_member(project, user), user=user, count=1)[0].sample_id == (
+            queued[0].pk
+        )
+    annotation_submit(
+        project=as_member(project, alice), user=alice, sample_id=queued[0].pk, label=1
+    )
+    item = item_of(queued[0])
+    assert (item.n_annotations, item.state) == (1, QueueItem.State.OPEN)
+    annotation_submit(project=as_member(project, bob), user=bob, sample_id=queued[0].pk, label=0)
+    item = item_of(queued[0])
+    assert (item.n_annotations, item.state) == (2, QueueItem.State.DONE)
+    assert not Reservation.objects.exists()
+
+
+def test_a_label_given_before_is_changed_not_doubled(project, queued, annotators):
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=1)
+    annotation_submit(project=mine, user=alice, sample_id=queued[0].pk, label=1)
+    # a reservation of a sample she labeled (get-next never hands one out; made here)
+    Reservation.objects.create(
+        item=item_of(queued[0]), user=alice, expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    with pytest.raises(IntegrityError):
+        queue_sql.label_store_held(
+            project_id=project.pk,
+            sample_id=queued[0].pk,
+            user_id=alice.pk,
+            overlap=1,
+            label=2,
+            time_spent_ms=0,
+            key=None,
+            now=timezone.now(),
+        )
+    assert Reservation.objects.filter(user=alice).count() == 1  # the failed statement kept it
+    changed = annotation_submit(project=mine, user=alice, sample_id=queued[0].pk, label=2)
+    assert not changed.created
+    assert list(Annotation.objects.values_list("label", flat=True)) == [2]
+    assert item_of(queued[0]).n_annotations == 1
+
+
+def test_a_key_used_for_another_sample_changes_nothing(project, queued, annotators):
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=2)
+    annotation_submit(
+        project=mine, user=alice, sample_id=queued[0].pk, label=1, idempotency_key="k"
+    )
+    with pytest.raises(QueueError, match="used for another submission"):
+        annotation_submit(
+            project=mine, user=alice, sample_id=queued[1].pk, label=1, idempotency_key="k"
+        )
+    item = item_of(queued[1])
+    assert (item.n_annotations, item.state) == (0, QueueItem.State.OPEN)
+    assert Reservation.objects.filter(user=alice, item=item).exists()
+
+
+def test_without_a_live_reservation_the_locking_path_decides(project, queued, annotators):
+    alice, bob, _ = annotators
+    queue_next(project=as_member(project, alice), user=alice, count=1)
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    # lapsed and nobody took it: still accepted
+    assert annotation_submit(
+        project=as_member(project, alice), user=alice, sample_id=queued[0].pk, label=0
+    ).created
+    # held by someone else: refused
+    queue_next(project=as_member(project, bob), user=bob, count=1)
+    with pytest.raises(QueueError, match="handed to someone else"):
+        annotation_submit(
+            project=as_member(project, alice), user=alice, sample_id=queued[1].pk, label=0
+        )
+    assert Annotation.objects.count() == 1
+
+
+def test_racing_submissions_of_one_sample_store_one_label(project, queued, annotators):
+    alice = annotators[0]
+    queue_next(project=as_member(project, alice), user=alice, count=1)
+    barrier = threading.Barrier(6)
+    results, errors = [], []
+
+    def submit(label):
+        try:
+            barrier.wait()
+            results.append(
+                annotation_submit(
+                    project=as_member(project, alice),
+                    user=alice,
+                    sample_id=queued[0].pk,
+                    label=label,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i % 3,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert sum(r.created for r in results) == 1 and len(results) == 6
+    assert Annotation.objects.count() == 1
+    assert item_of(queued[0]).n_annotations == 1
