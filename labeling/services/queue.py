@@ -3,8 +3,9 @@
 Handing out is safe under concurrency on both databases. On PostgreSQL candidates are
 locked with ``SELECT ... FOR UPDATE SKIP LOCKED``, then reserved by a second statement
 that checks them again (it sees every reservation committed before the lock was
-granted). On SQLite every write transaction is ``BEGIN IMMEDIATE`` (see settings), so
-writers are serialized and the same code is safe without row locks.
+granted), both inside one database function. On SQLite every write transaction is
+``BEGIN IMMEDIATE`` (see settings), so writers are serialized and the same steps run
+from here without row locks.
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ def queue_next(
     _require_member(project, user)
     now = now or timezone.now()
     config = project.loop_config
+    if _supports_skip_locked():
+        return _next_in_one_call(project, user, count=count, now=now)
     with transaction.atomic():
         held = held_items(project=project, user=user, now=now, limit=count)
         if len(held) >= count:
@@ -182,31 +185,38 @@ def queue_next(
             "overlap": config.overlap,
         }
         expires = now + timedelta(seconds=config.reservation_seconds)
-        if _supports_skip_locked():
-            fresh = _reserve_locked(query, want=want, expires=expires)
-        else:
-            fresh = queue_sql.available(**query, limit=want)
-            if fresh:
-                queue_sql.reserve(
-                    item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
-                )
-        fresh.sort(key=lambda item: item.position)
+        fresh = queue_sql.available(**query, limit=want)
+        if fresh:
+            queue_sql.reserve(
+                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
+            )
     return held + _items(project, fresh)
 
 
-def _reserve_locked(query: dict, *, want: int, expires: datetime) -> list[queue_sql.Item]:
-    """Lock candidates (skipping rows others hold), then reserve those still free."""
-    fresh: list[queue_sql.Item] = []
-    for _ in range(LOCK_ATTEMPTS):
-        # Items reserved in an earlier try are this transaction's own reservations,
-        # which ``available`` leaves out.
-        locked = queue_sql.available(**query, limit=want - len(fresh), lock=True)
-        if not locked:
-            break
-        fresh += queue_sql.reserve_if_room(items=locked, expires=expires, **query)
-        if len(fresh) >= want:
-            break
-    return fresh
+def _next_in_one_call(
+    project: Project, user: AbstractBaseUser, *, count: int, now: datetime
+) -> list[QueueItem]:
+    """``queue_next`` on PostgreSQL: the held items, then new ones locked with SKIP LOCKED
+    and reserved by a statement that checks them again, all in one database function
+    (``queue_sql.next_locked``)."""
+    config = project.loop_config
+    left = _budget_left(project)
+    if queue_blocked_reason(project=project, budget_left=left):
+        cap = 0  # only what the user already holds
+    else:
+        # A prefetch does not reserve past the budget: what is held will be labeled too.
+        cap = count if left is None else max(0, min(count, left))
+    found = queue_sql.next_locked(
+        project_id=project.pk,
+        user_id=user.pk,
+        now=now,
+        expires=now + timedelta(seconds=config.reservation_seconds),
+        overlap=config.overlap,
+        count=count,
+        cap=cap,
+        attempts=LOCK_ATTEMPTS,
+    )
+    return _items(project, found)
 
 
 def _check_label(project: Project, label: int) -> int:

@@ -1,7 +1,9 @@
 """The labeling queue's hot statements: get-next and submit as fixed SQL.
 
-Why fixed statements, see ``labeling.selectors.sql``. Row locks (``FOR UPDATE [SKIP
-LOCKED]``) are added where the database has them.
+Why fixed statements, see ``labeling.selectors.sql``. On PostgreSQL, get-next is one call
+of a database function (``next_locked``) and a new label for a held sample one statement
+(``label_store_held``); SQLite, whose write transactions are serialized, runs the steps
+one by one. Row locks (``FOR UPDATE``) are added where the database has them.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def _room(
     """The WHERE clause of open items (alias ``q``) this user may be handed now.
 
     Left out: samples the user labeled, items they skipped or hold, and items whose
-    ``overlap`` places are taken by labels and unexpired reservations.
+    ``overlap`` places are taken by labels and unexpired reservations. PostgreSQL's
+    ``quarry_queue_room`` and ``quarry_queue_next`` (migration 0003) hold the same
+    conditions: a change here needs a migration that replaces them.
     """
     params.update(project=project_id, user=user_id, now=sql.db_time(now), overlap=overlap)
     if overlap == 1:
@@ -93,26 +97,16 @@ def _room(
 
 
 def available(
-    *,
-    project_id: int,
-    user_id: int,
-    now: datetime,
-    overlap: int,
-    limit: int,
-    lock: bool = False,
+    *, project_id: int, user_id: int, now: datetime, overlap: int, limit: int
 ) -> list[Item]:
     """Open items, in queue order, that this user may be handed now (see ``_room``).
 
-    ``lock`` takes row locks on the rows returned and skips rows another transaction
-    holds; ``reserve_if_room`` then reserves those still free.
-    """
+    SQLite, where write transactions are serialized; PostgreSQL runs ``next_locked``."""
     params: dict[str, Any] = {"limit": limit}
     where = _room(project_id=project_id, user_id=user_id, now=now, overlap=overlap, params=params)
     statement = f"""SELECT q.id, q.sample_id, q.position FROM {ITEMS} q
         WHERE {where}
         ORDER BY q.position LIMIT %(limit)s"""
-    if lock:
-        statement += " FOR UPDATE OF q SKIP LOCKED"
     return [Item(*row) for row in sql.fetch(statement, params)]
 
 
@@ -136,30 +130,42 @@ def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: da
     sql.execute(_RESERVE.format(rows=f"VALUES {values}"), params)
 
 
-def reserve_if_room(
+def next_locked(
     *,
-    items: Sequence[Item],
     project_id: int,
     user_id: int,
     now: datetime,
-    overlap: int,
     expires: datetime,
+    overlap: int,
+    count: int,
+    cap: int,
+    attempts: int,
 ) -> list[Item]:
-    """Reserve those of the (locked) items this user may still be handed; returns them.
+    """PostgreSQL: up to ``count`` items the user holds, then new ones up to ``cap`` in
+    all, reserved until ``expires``; held ones first, each group in queue order.
 
-    A statement of its own, so it sees the reservations other transactions committed
-    while the rows were being locked.
+    One call of the database function ``quarry_queue_next`` (migration 0003): it locks
+    candidates in queue order with ``FOR UPDATE SKIP LOCKED`` and reserves those still
+    free by a statement of its own, which sees the reservations other transactions
+    committed while the rows were being locked; rows lost that way are replaced, up to
+    ``attempts`` rounds. Its conditions are ``_room``'s.
     """
-    params: dict[str, Any] = {"expires": sql.db_time(expires)}
-    where = _room(project_id=project_id, user_id=user_id, now=now, overlap=overlap, params=params)
-    ids = ", ".join(sql.named_marks("o", [item.id for item in items], params))
-    rows = f"""SELECT q.id, %(user)s, %(expires)s, %(now)s FROM {ITEMS} q
-        WHERE {where} AND q.id IN ({ids})"""
-    reserved = {
-        item_id
-        for (item_id,) in sql.fetch(_RESERVE.format(rows=rows) + " RETURNING item_id", params)
-    }
-    return [item for item in items if item.id in reserved]
+    rows = sql.fetch(
+        "SELECT * FROM quarry_queue_next("
+        "%(project)s, %(user)s, %(now)s, %(expires)s, %(overlap)s, %(count)s, %(cap)s,"
+        " %(attempts)s)",
+        {
+            "project": project_id,
+            "user": user_id,
+            "now": now,
+            "expires": expires,
+            "overlap": overlap,
+            "count": count,
+            "cap": cap,
+            "attempts": attempts,
+        },
+    )
+    return [Item(*row) for row in rows]
 
 
 def item_for_update(*, project_id: int, sample_id: int) -> LockedItem | None:

@@ -1,0 +1,24 @@
+"""Migration 0003 creates get-next's database function on PostgreSQL and its reversal
+drops it."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def function_exists() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'quarry_queue_next'")
+        return cursor.fetchone()[0] == 1
+
+
+def test_the_queue_function_comes_and_goes_with_its_migration():
+    assert function_exists()
+    try:
+        call_command("migrate", "labeling", "0002", verbosity=0)
+        assert not function_exists()
+    finally:
+        call_command("migrate", "labeling", verbosity=0)
+    assert function_exists()
