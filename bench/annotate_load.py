@@ -11,6 +11,7 @@ and prints throughput, p50/p95/p99 per call and the invariants:
 - no request failed.
 
     .venv/bin/python bench/annotate_load.py [--annotators 50] [--seconds 60] [--samples 100000]
+        [--combined] [--think-ms 0] [--no-upkeep] [--workers N] [--threads N] [--keep]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Prints, asserts nothing.
 """
@@ -67,6 +68,13 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="each submit also asks for the next sample (`next: 1`), as the label view "
         "does: one request per label after the first get-next",
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="each annotator looks at a sample this long before submitting (default 0: "
+        "the server is never idle, so latency is queueing)",
     )
     parser.add_argument(
         "--no-upkeep",
@@ -188,10 +196,10 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
 
 
 class Annotator(threading.Thread):
-    def __init__(self, port, project_id, token, stop_at, combined: bool):
+    def __init__(self, port, project_id, token, stop_at, combined: bool, think: float):
         super().__init__(daemon=True)
         self.port, self.project_id, self.token = port, project_id, token
-        self.stop_at, self.combined = stop_at, combined
+        self.stop_at, self.combined, self.think = stop_at, combined, think
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.issued: list[int] = []
         self.keys: list[str] = []
@@ -223,6 +231,8 @@ class Annotator(threading.Thread):
                     continue
                 sample_id = reply["items"][0]["sample_id"]
                 self.issued.append(sample_id)
+                if self.think:
+                    time.sleep(self.think)  # looking at the image
                 key = uuid.uuid4().hex
                 body: dict = {
                     "items": [
@@ -292,7 +302,9 @@ def cpu_by_group(server_pgid: int) -> dict[str, float]:
         elif int(fields[2]) == server_pgid:  # field 5 of stat: the process group
             totals["gunicorn"] += seconds
         elif comm.startswith("postgres"):
-            totals["postgres"] += seconds
+            # with the children it reaped: backends that ended meanwhile (a web worker's
+            # connection is replaced after CONN_MAX_AGE) take their CPU time with them
+            totals["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / tick
     return totals
 
 
@@ -354,12 +366,16 @@ def main() -> None:
     print(
         f"== gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads "
         f"({'sync' if args.threads == 1 else 'gthread'}), QUARRY_ENV=production, DEBUG off, "
-        + ("submit carries the next get-next" if args.combined else "next and submit apart"),
+        + ("submit carries the next get-next" if args.combined else "next and submit apart")
+        + (f", {args.think_ms:g} ms think time" if args.think_ms else ""),
         flush=True,
     )
     try:
         stop_at = time.monotonic() + args.seconds
-        annotators = [Annotator(port, project_id, t, stop_at, args.combined) for t in tokens]
+        annotators = [
+            Annotator(port, project_id, t, stop_at, args.combined, args.think_ms / 1000)
+            for t in tokens
+        ]
         upkeep = Upkeep(stop_at)
         began = time.perf_counter()
         cpu_before = cpu_by_group(server.pid)
