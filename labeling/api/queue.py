@@ -161,7 +161,7 @@ class QueueApi(QuarryApiMixin, APIView):
         return _validated(serializer_class, data)
 
 
-def handed_out(project: Project, items: list) -> dict:
+def _handed_out(project: Project, items: list) -> dict:
     """The answer to a get-next: the items' payloads, or why there are none."""
     payloads = sample_payloads(project=project, sample_ids=[i.sample_id for i in items])
     blocked = None if payloads else queue_blocked_reason(project=project)
@@ -191,7 +191,7 @@ class QueueNextApi(QueueApi):
             items = queue_next(project=project, user=request.user, count=count)
         except QueueError as exc:
             raise Conflict(str(exc)) from exc
-        return Response(handed_out(project, items))
+        return Response(_handed_out(project, items))
 
 
 class QueueSubmitApi(QueueApi):
@@ -247,7 +247,7 @@ class QueueSubmitApi(QueueApi):
             }
             for out in done.outcomes
         ]
-        handed = None if done.top_up is None else handed_out(project, done.top_up)
+        handed = None if done.top_up is None else _handed_out(project, done.top_up)
         return Response({"results": results, "next": handed})
 
 

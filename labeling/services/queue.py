@@ -165,58 +165,32 @@ def queue_next(
     _require_member(project, user)
     now = now or timezone.now()
     config = project.loop_config
-    if _supports_skip_locked():
-        return _next_in_one_call(project, user, count=count, now=now)
-    with transaction.atomic():
-        held = held_items(project=project, user=user, now=now, limit=count)
-        if len(held) >= count:
-            return held
-        left = _budget_left(project)
-        if queue_blocked_reason(project=project, budget_left=left):
-            return held
-        # A prefetch does not reserve past the budget: what is held will be labeled too.
-        want = count - len(held) if left is None else min(count, left) - len(held)
-        if want <= 0:
-            return held
-        query = {
-            "project_id": project.pk,
-            "user_id": user.pk,
-            "now": now,
-            "overlap": config.overlap,
-        }
-        expires = now + timedelta(seconds=config.reservation_seconds)
-        fresh = queue_sql.available(**query, limit=want)
-        if fresh:
-            queue_sql.reserve(
-                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
-            )
-    return held + _items(project, fresh)
-
-
-def _next_in_one_call(
-    project: Project, user: AbstractBaseUser, *, count: int, now: datetime
-) -> list[QueueItem]:
-    """``queue_next`` on PostgreSQL: the held items, then new ones locked with SKIP LOCKED
-    and reserved by a statement that checks them again, all in one database function
-    (``queue_sql.next_locked``)."""
-    config = project.loop_config
+    expires = now + timedelta(seconds=config.reservation_seconds)
     left = _budget_left(project)
     if queue_blocked_reason(project=project, budget_left=left):
         cap = 0  # only what the user already holds
     else:
         # A prefetch does not reserve past the budget: what is held will be labeled too.
         cap = count if left is None else max(0, min(count, left))
-    found = queue_sql.next_locked(
-        project_id=project.pk,
-        user_id=user.pk,
-        now=now,
-        expires=now + timedelta(seconds=config.reservation_seconds),
-        overlap=config.overlap,
-        count=count,
-        cap=cap,
-        attempts=LOCK_ATTEMPTS,
-    )
-    return _items(project, found)
+    query = {"project_id": project.pk, "user_id": user.pk, "now": now, "overlap": config.overlap}
+    if _supports_skip_locked():
+        # held items, then candidates locked with SKIP LOCKED and reserved by a statement
+        # that checks them again: one call of a database function
+        found = queue_sql.next_locked(
+            **query, expires=expires, count=count, cap=cap, attempts=LOCK_ATTEMPTS
+        )
+        return _items(project, found)
+    with transaction.atomic():
+        held = held_items(project=project, user=user, now=now, limit=count)
+        want = cap - len(held)
+        if want <= 0:
+            return held
+        fresh = queue_sql.available(**query, limit=want)
+        if fresh:
+            queue_sql.reserve(
+                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
+            )
+    return held + _items(project, fresh)
 
 
 def _check_label(project: Project, label: int) -> int:
