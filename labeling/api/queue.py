@@ -25,8 +25,8 @@ from labeling.services.queue import (
     queue_next,
     queue_release,
     queue_skip,
-    queue_submit,
 )
+from labeling.services.queue_submit import queue_submit
 
 MAX_ID = 2**63 - 1
 # Bounds of the bodies, shared by the serializers and the direct reading below.

@@ -12,14 +12,13 @@ from labeling.models import Annotation, Job, QueueItem, Reservation, Sample
 from labeling.services.queue import (
     NotAMemberError,
     QueueError,
-    annotation_submit,
     queue_append,
     queue_next,
     queue_release,
     queue_skip,
-    queue_submit,
     queue_upkeep,
 )
+from labeling.services.queue_submit import annotation_submit, queue_submit
 from tests.factories import AnnotationFactory, ProjectFactory, SampleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,8 @@ import pytest
 from django.db import connection
 
 from labeling.models import LoopConfig, Membership, Reservation
-from labeling.services.queue import annotation_submit, queue_append, queue_next
+from labeling.services.queue import queue_append, queue_next
+from labeling.services.queue_submit import annotation_submit
 from tests.factories import MembershipFactory, ProjectFactory, SampleFactory
 
 

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from labeling.models import QueueItem, Sample
 from labeling.selectors import sql
-from labeling.services.queue import annotation_submit, queue_next
+from labeling.services.queue import queue_next
+from labeling.services.queue_submit import annotation_submit
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

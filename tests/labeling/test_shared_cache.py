@@ -10,7 +10,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 from labeling.selectors.labels import labeled_count_key, labeled_count_recent
-from labeling.services.queue import annotation_submit, queue_next
+from labeling.services.queue import queue_next
+from labeling.services.queue_submit import annotation_submit
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -18,7 +18,8 @@ from labeling.models import Annotation, LoopConfig, QueueItem, Reservation
 from labeling.selectors.labels import labeled_count_recent
 from labeling.selectors.projects import project_for_member
 from labeling.services import queue_sql
-from labeling.services.queue import QueueError, annotation_submit, queue_next
+from labeling.services.queue import QueueError, queue_next
+from labeling.services.queue_submit import annotation_submit
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

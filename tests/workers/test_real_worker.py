@@ -21,7 +21,8 @@ from labeling.models import (
     QueueItem,
 )
 from labeling.services.loop import pretrain_request, round_request
-from labeling.services.queue import annotation_submit, queue_next
+from labeling.services.queue import queue_next
+from labeling.services.queue_submit import annotation_submit
 from tests.factories import AnnotationFactory, MembershipFactory, UserFactory
 from tests.workers.images import make_project
 from tests.workers.worker import wait_for
