@@ -73,8 +73,8 @@ def _room(
 
     Left out: samples the user labeled, items they skipped or hold, and items whose
     ``overlap`` places are taken by labels and unexpired reservations. PostgreSQL's
-    ``quarry_queue_room`` and ``quarry_queue_next`` (migration 0003) hold the same
-    conditions: a change here needs a migration that replaces them.
+    ``quarry_queue_next`` (migration 0003) holds the same conditions: a change here
+    needs a migration that replaces the function.
     """
     params.update(project=project_id, user=user_id, now=sql.db_time(now), overlap=overlap)
     if overlap == 1:
