@@ -8,7 +8,7 @@ main(async (browser, p) => {
   const page = await newPage(browser);
   await login(page, p.base, p.username, p.password);
   // Queue calls while labeling by keyboard: the submits bring the next samples back.
-  const calls = { next: 0, submit: 0, submitWithNext: 0 };
+  let calls = { next: 0, submit: 0, submitWithNext: 0 };
   let counting = true;
   page.on("request", (req) => {
     if (!counting) return;
@@ -18,6 +18,7 @@ main(async (browser, p) => {
       if (JSON.parse(req.postData()).next > 0) calls.submitWithNext += 1;
     }
   });
+  const labelCalls = calls;
   await page.goto(p.base + "/projects/" + p.project + "/label/");
   let sid = await waitForSampleOtherThan(page, "");
   const labels = {};
@@ -67,6 +68,8 @@ main(async (browser, p) => {
   // Grid mode: click the first thumbnail, shift-click the sixth, press a class key.
   await page.goto(p.base + "/projects/" + p.project + "/grid/");
   await page.waitForFunction(() => document.querySelectorAll(".thumb").length >= 6);
+  calls = { next: 0, submit: 0, submitWithNext: 0 };
+  counting = true;
   await page.locator(".thumb").nth(0).click();
   await page.locator(".thumb").nth(5).click({ modifiers: ["Shift"] });
   const selected = await page.$$eval(".thumb.selected", (els) => els.map((e) => e.dataset.sampleId));
@@ -75,6 +78,8 @@ main(async (browser, p) => {
   await page.keyboard.press(hotkeys[gridLabel]);
   for (const id of selected) labels[id] = gridLabel;
   await waitSaved(page);
+  counting = false;
+  const gridCalls = calls;
   await page.waitForFunction((ids) => ids.every((id) => !document.querySelector('.thumb[data-sample-id="' + id + '"]')), selected);
   // Drag across three thumbnails selects them; Escape clears the selection (nothing labeled).
   await page.waitForFunction(() => document.querySelectorAll(".thumb").length >= 3);
@@ -88,6 +93,6 @@ main(async (browser, p) => {
   await page.keyboard.press("Escape");
   const afterEscape = await page.$$eval(".thumb.selected", (els) => els.length);
   return { labels, skipped, changed: previous, editing, selected, shortcutsBefore, shortcutsShown,
-           dragged, afterEscape, calls,
+           dragged, afterEscape, calls: labelCalls, gridCalls,
            problems: page.problems, current: await currentSample(page) };
 });

@@ -109,6 +109,8 @@ def test_annotator_labels_by_keyboard_goes_back_skips_and_uses_grid(digits_proje
     assert result["dragged"] == 3 and result["afterEscape"] == 0
     # one request per label: each submit asks for the next samples, get-next only opens
     assert result["calls"] == {"next": 1, "submit": 10, "submitWithNext": 10}
+    # the grid's one submission asks for the top-up too
+    assert result["gridCalls"]["submit"] == result["gridCalls"]["submitWithNext"] == 1
     expected = {}
     for sid, label in result["labels"].items():
         if label is None:  # accepted the model's suggestion with Enter

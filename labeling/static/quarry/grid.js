@@ -12,21 +12,29 @@
   const state = { items: [], selected: new Set(), anchor: null, done: new Set(), fetching: false,
                   dragging: false, count: 0, blocked: null };
 
-  const outbox = new Q.Outbox(config, $("sync"), { drained() { fill(); } });
+  const outbox = new Q.Outbox(config, $("sync"), {
+    // a submit brings the top-up back with it (see labelSelected)
+    submitted(action, results, handed) { if (handed) { merge(handed); render(); } },
+    drained() { fill(); },
+  });
   for (const id of outbox.pendingSampleIds()) state.done.add(id);
+
+  // What a get-next (or a submit's top-up) handed out: new samples join the grid.
+  function merge(data) {
+    state.blocked = data.blocked;
+    const known = new Set(state.items.map((i) => i.sample_id));
+    for (const item of data.items) {
+      if (state.done.has(item.sample_id) || known.has(item.sample_id)) continue;
+      if (state.items.length >= config.prefetch) break;
+      state.items.push(item);
+    }
+  }
 
   async function fill() {
     if (state.fetching || state.items.length >= config.prefetch) return;
     state.fetching = true;
     try {
-      const data = await Q.api("POST", config.api.next, { count: config.prefetch });
-      state.blocked = data.blocked;
-      const known = new Set(state.items.map((i) => i.sample_id));
-      for (const item of data.items) {
-        if (state.done.has(item.sample_id) || known.has(item.sample_id)) continue;
-        if (state.items.length >= config.prefetch) break;
-        state.items.push(item);
-      }
+      merge(await Q.api("POST", config.api.next, { count: config.prefetch }));
     } catch (err) {
       flash(err.message);
     } finally {
@@ -117,11 +125,13 @@
   function labelSelected(index) {
     const ids = new Set(state.items.filter((it) => state.selected.has(it.sample_id)).map((it) => it.sample_id));
     if (!ids.size) { flash("Select thumbnails first (click, Shift-click or drag)."); return; }
-    outbox.submit(Array.from(ids, (id) => ({ sample_id: id, label: index, time_spent_ms: 0 })));
+    // the submission tops the grid up in the same request; ask apart only when it is empty
+    outbox.submit(Array.from(ids, (id) => ({ sample_id: id, label: index, time_spent_ms: 0 })),
+                  config.prefetch);
     state.count += ids.size;
     take(ids);
     render();
-    fill();
+    if (!state.items.length) fill();
   }
 
   function skipSelected() {
