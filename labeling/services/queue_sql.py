@@ -110,12 +110,6 @@ def available(
     return [Item(*row) for row in sql.fetch(statement, params)]
 
 
-_RESERVE = f"""INSERT INTO {RESERVATIONS} (item_id, user_id, expires_at, created_at)
-        {{rows}}
-        ON CONFLICT (item_id, user_id)
-        DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at"""
-
-
 def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: datetime) -> None:
     """Reserve the items for the user until ``expires`` (renewing a lapsed reservation)."""
     params: dict[str, Any] = {
@@ -127,7 +121,13 @@ def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: da
         f"({item}, %(user)s, %(expires)s, %(now)s)"
         for item in sql.named_marks("i", item_ids, params)
     )
-    sql.execute(_RESERVE.format(rows=f"VALUES {values}"), params)
+    sql.execute(
+        f"""INSERT INTO {RESERVATIONS} (item_id, user_id, expires_at, created_at)
+        VALUES {values}
+        ON CONFLICT (item_id, user_id)
+        DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at""",
+        params,
+    )
 
 
 def next_locked(
