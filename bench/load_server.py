@@ -1,0 +1,138 @@
+"""What ``bench/annotate_load.py`` runs against: the PostgreSQL database ``quarry_load``
+with a bulk-loaded project, and gunicorn started as production runs it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import runpy
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("QUARRY_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "quarry_load"
+
+
+def production_workers() -> int:
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+
+
+def recreate_database() -> str:
+    """An empty ``quarry_load`` database; returns its URL."""
+    drop_database()
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return f"{PG}/{DB_NAME}"
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def server_env(database_url: str, var_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "QUARRY_VAR_DIR": var_dir,
+        "QUARRY_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SETTINGS_MODULE": "labeling.settings",
+    }
+
+
+def build_project(n_samples: int, n_annotators: int):
+    """The project, its annotators and their tokens; returns (project id, tokens)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from labeling.models import LoopConfig, Membership, QueueItem, Sample
+    from labeling.services.projects import project_create
+
+    User = get_user_model()
+    project = project_create(name="Load test", classes=["a", "b", "c", "d"])
+    # The loop stays out of the way: no retrain rounds are queued by the labels.
+    LoopConfig.objects.filter(project=project).update(retrain_every=0, overlap=1)
+    users = User.objects.bulk_create(
+        User(username=f"annotator{i:03d}", password="!") for i in range(n_annotators)
+    )
+    Membership.objects.bulk_create(
+        Membership(user=u, project=project, role=Membership.Role.ANNOTATOR) for u in users
+    )
+    tokens = Token.objects.bulk_create(Token(key=secrets.token_hex(20), user=u) for u in users)
+    batch = 10_000
+    for start in range(0, n_samples, batch):
+        samples = Sample.objects.bulk_create(
+            Sample(
+                project=project,
+                file=f"samples/load/{i:06d}.png",
+                sha256=f"{i:064x}",
+                original_name=f"{i:06d}.png",
+                width=32,
+                height=32,
+            )
+            for i in range(start, min(n_samples, start + batch))
+        )
+        QueueItem.objects.bulk_create(
+            QueueItem(project=project, sample=s, position=start + j, score=1.0 - (start + j) / 1e6)
+            for j, s in enumerate(samples)
+        )
+    from django.db import connection
+
+    # Planner statistics, as autovacuum keeps them on a live database; without them
+    # PostgreSQL guesses the freshly bulk-loaded queue holds a handful of rows.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return project.pk, [t.key for t in tokens]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "labeling.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "sync" if threads == 1 else "gthread",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.3)
+        if process.poll() is not None:
+            raise SystemExit("gunicorn stopped during start-up")
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
