@@ -65,12 +65,19 @@ def load_cifar(zip_path: Path, split: str, n: int, seed: int = 0) -> tuple[np.nd
 # ---------------------------------------------------------------- (a) throughput
 
 
-def quarry_throughput(images: np.ndarray, batch_size: int, device: str) -> tuple[float, float]:
+def quarry_throughput(
+    images: np.ndarray, batch_size: int, device: str, precision: str
+) -> tuple[float, float]:
     """(img/s wall clock, img per CPU-second of this process) over the second epoch."""
     from ssl_pretrain import PretrainConfig, pretrain
 
     config = PretrainConfig(
-        method="simclr", backbone="resnet18", epochs=2, batch_size=batch_size, schedule="constant"
+        method="simclr",
+        backbone="resnet18",
+        epochs=2,
+        batch_size=batch_size,
+        schedule="constant",
+        precision=precision,
     )
     marks: list[float] = []
     result = pretrain(
@@ -154,6 +161,12 @@ def throughput(args: argparse.Namespace) -> None:
             ".venv-bench/bin/pip install torch==2.14.1 torchvision==0.29.1 lightly` "
             "(or pass --lightly-python), or run Quarry's side alone with --no-lightly."
         )
+    import torch
+
+    from ssl_pretrain.precision import resolve_precision
+
+    arithmetic = resolve_precision(args.precision, torch.device(args.device))
+    print(f"Quarry's side runs in {arithmetic} ({args.precision}); lightly's in float32")
     n = args.batch_size * args.steps
     images, _ = load_cifar(args.zip, "train", n, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +177,7 @@ def throughput(args: argparse.Namespace) -> None:
             Image.fromarray(img).save(f"{tmp}/{i:05d}.jpg", quality=95)
         quarry, lightly, quarry_cpu, lightly_cpu = [], [], [], []
         for _round in range(args.rounds):
-            wall, cpu = quarry_throughput(images, args.batch_size, args.device)
+            wall, cpu = quarry_throughput(images, args.batch_size, args.device, args.precision)
             quarry.append(wall)
             quarry_cpu.append(cpu)
             if args.no_lightly:
@@ -257,6 +270,7 @@ def quality(args: argparse.Namespace) -> None:
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
             view_size=(view_size or None) if METHODS[method].two_views else None,
+            precision=args.precision,
         )
         if not args.epochs:
             config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
@@ -271,8 +285,8 @@ def quality(args: argparse.Namespace) -> None:
         rows = {}
         for label, enc in (("pretrained", encoder), ("random init", random_encoder)):
             enc = enc.to(args.device)
-            tr = embed(enc, train_x, device=args.device)
-            te = embed(enc, test_x, device=args.device)
+            tr = embed(enc, train_x, device=args.device, precision=args.precision)
+            te = embed(enc, test_x, device=args.device, precision=args.precision)
             rows[label] = knn_accuracy(tr, train_y, te, test_y, k=200, t=0.1)
             if args.linear_probe:
                 rows[label + " linear"] = linear_probe_accuracy(tr, train_y, te, test_y)
@@ -331,6 +345,13 @@ def main() -> None:
     w.add_argument("--batch-size", type=int, default=256)
     w.add_argument("--steps", type=int, default=0)
     w.add_argument("--workers", type=int, default=2)
+    for s in (t, q):
+        s.add_argument(
+            "--precision",
+            default="auto",
+            help="Quarry's side: auto (bf16 autocast where the device has native bf16), "
+            "float32 or bfloat16",
+        )
     for s in (t, q, w):
         s.add_argument("--device", default="cpu")
         s.add_argument("--zip", type=Path, default=DEFAULT_ZIP)

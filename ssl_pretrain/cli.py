@@ -27,6 +27,7 @@ from .config import SCHEDULES, PretrainConfig
 from .data import load_images
 from .embed import embed
 from .methods import METHODS
+from .precision import PRECISIONS
 from .train import pretrain
 
 DEFAULT_EPOCHS = 100
@@ -74,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="side of SimCLR/BYOL's augmented views (default: the image size; smaller is faster)",
     )
     p.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="auto: bf16 autocast on CUDA and on CPUs with native bf16, else float32",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true")
@@ -116,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             compile=args.compile,
             warmup_epochs=args.warmup_epochs,
             view_size=args.view_size,
+            precision=args.precision,
         )
         images, names = load_images(args.images, size=args.image_size)
         if args.image_size is None:
@@ -179,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             bar.close()
     if rank == 0:
         save_encoder(result.encoder, out / "encoder.pt", config=config)
-        embed(result.encoder, images, device=device, out=out / "embeddings.npy")
+        embed(
+            result.encoder,
+            images,
+            device=device,
+            out=out / "embeddings.npy",
+            precision=args.precision,
+        )
         (out / "names.txt").write_text("\n".join(names) + "\n")
         (out / "history.json").write_text(json.dumps(result.history, indent=1))
         print(f"wrote {out}/checkpoint.pt, encoder.pt, embeddings.npy, names.txt", file=sys.stderr)

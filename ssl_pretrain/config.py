@@ -19,6 +19,8 @@ class PretrainConfig:
     at the image size: random-resized-crop training below the test resolution loses little or
     gains (Touvron et al. 2019, https://arxiv.org/abs/1906.06423).
     ``lr`` is the base learning rate for a batch of 256 (scaled linearly by ``batch_size``).
+    ``precision`` is ``"auto"`` (bf16 autocast where the device has native bf16, see
+    :mod:`ssl_pretrain.precision`), ``"float32"`` or ``"bfloat16"``.
     """
 
     method: str = "simclr"
@@ -35,10 +37,12 @@ class PretrainConfig:
     temperature: float = 0.5
     mask_ratio: float = 0.75
     view_size: int | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         from .backbones import BACKBONES
         from .methods import METHODS
+        from .precision import check_precision
 
         if self.method not in METHODS:
             raise ValueError(
@@ -64,6 +68,7 @@ class PretrainConfig:
             raise ValueError(
                 f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
             )
+        check_precision(self.precision)
         if not isinstance(self.compile, bool):
             raise ValueError(f"compile must be a bool, got {self.compile!r}")
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):

@@ -12,6 +12,7 @@ from torch import nn
 
 from .augment import to_float
 from .data import as_uint8_tensor, resize_pool
+from .precision import autocast, check_precision
 
 
 def _input_size(encoder: nn.Module, pool: torch.Tensor) -> int:
@@ -27,26 +28,27 @@ def embed(
     device: str | torch.device = "cpu",
     batch_size: int = 256,
     out: str | os.PathLike[str] | None = None,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Features ``float32 [n, d]`` for uint8 ``[n, H, W, 3]`` images (resized to the encoder's
     size if needed). Deterministic: eval mode, no augmentation. With ``out`` the rows stream into
-    a ``.npy`` memmap at that path, which is returned."""
+    a ``.npy`` memmap at that path, which is returned. ``precision`` as in
+    :mod:`ssl_pretrain.precision` (bf16 autocast where the device has it natively)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     pool = as_uint8_tensor(images)
     device = torch.device(device)
+    check_precision(precision)
     was_training = encoder.training
     encoder.eval()
     size = _input_size(encoder, pool)
-    cuda = device.type == "cuda"
     result: np.ndarray | None = None
     try:
         for start in range(0, pool.shape[0], batch_size):
             chunk = resize_pool(pool[start : start + batch_size], size)
             x = to_float(chunk.to(device, non_blocking=True))
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            x = x.contiguous(memory_format=torch.channels_last)
+            with autocast(precision, device):
                 feats = encoder(x)
             rows = feats.float().cpu().numpy()
             if result is None:

@@ -3,9 +3,10 @@
 The encoder is trained with a lower learning rate than the freshly initialized head (AdamW,
 two parameter groups, cosine schedule), on light per-sample augmentation drawn on the
 training device (random resized crop and horizontal flip, see :mod:`ssl_pretrain.augment`).
-As in pretraining, CUDA runs the forward pass under bf16 autocast with channels_last
-tensors, and the loss is computed in float32; the CPU stays in float32. For a given seed a
-CPU run is exactly reproducible, and the caller's random generators are left untouched.
+As in pretraining, tensors are channels_last and the forward pass runs under bf16 autocast on
+CUDA and on CPUs with native bf16 (``precision``, :mod:`ssl_pretrain.precision`), and the
+loss is computed in float32. For a given seed a CPU run is exactly reproducible on the same
+machine, and the caller's random generators are left untouched.
 
 With a ``checkpoint_path`` the whole training state (encoder, head, optimizer, schedule,
 torch's random state, history, epoch) is written atomically after every epoch, with a
@@ -42,6 +43,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .data import as_uint8_tensor, resize_pool
+from .precision import autocast, resolve_precision
 from .train import _place_pool
 
 ProgressFn = Callable[[int, int, float, float], None]
@@ -141,6 +143,7 @@ def finetune(
     image_size: int | None = None,
     checkpoint_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    precision: str = "auto",
 ) -> FinetuneResult:
     """Train a copy of ``encoder`` and a new linear head on uint8 ``[n, H, W, 3]`` images
     with integer ``labels`` in ``0..n_classes-1`` (cross-entropy).
@@ -156,6 +159,7 @@ def finetune(
     ``resume=True`` continues from it when it exists (else starts afresh) and raises
     :class:`CheckpointMismatchError` when it was made with other settings, images, labels
     or starting encoder; ``FinetuneResult.resumed_from_epoch`` says where it continued.
+    ``precision``: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (:mod:`ssl_pretrain.precision`).
     """
     if not isinstance(encoder, nn.Module):
         raise TypeError(f"encoder must be a torch.nn.Module, got {type(encoder).__name__}")
@@ -169,13 +173,14 @@ def finetune(
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but CUDA is not available")
+    precision = resolve_precision(precision, device)
     own_size = getattr(encoder, "image_size", None)
     size = image_size or own_size or pool.shape[1]
     if pool.shape[1] != pool.shape[2] and not (image_size or own_size):
         raise ValueError(
             f"images are {pool.shape[1]}x{pool.shape[2]}; non-square images need image_size"
         )
-    settings = {
+    settings: dict[str, Any] = {
         "n_classes": int(n_classes),
         "n_images": int(pool.shape[0]),
         "image_size": int(size),
@@ -186,6 +191,7 @@ def finetune(
         "weight_decay": float(weight_decay),
         "seed": int(seed),
         "augment": bool(augment),
+        "precision": precision,
     }
     checkpoint = None
     if checkpoint_path is not None:
@@ -215,6 +221,7 @@ def finetune(
             on_progress=on_progress,
             checkpoint=checkpoint,
             resume=resume,
+            precision=precision,
         )
 
 
@@ -311,10 +318,9 @@ def _train(
     on_progress: ProgressFn | None,
     checkpoint: _Checkpoint | None = None,
     resume: bool = False,
+    precision: str = "float32",
 ) -> FinetuneResult:
-    cuda = device.type == "cuda"
-    if cuda:
-        encoder = encoder.to(memory_format=torch.channels_last)
+    encoder = encoder.to(memory_format=torch.channels_last)
     optimizer = _optimizer(encoder, head, lr, encoder_lr, weight_decay)
     n = pool.shape[0]
     steps_per_epoch = len(_batches(torch.arange(n), batch_size))
@@ -345,9 +351,8 @@ def _train(
             target = y[idx.to(y.device)]
             if views is not None:
                 x = views(x)
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            x = x.contiguous(memory_format=torch.channels_last)
+            with autocast(precision, device):
                 logits = head(encoder(x))
             loss = F.cross_entropy(logits.float(), target)
             optimizer.zero_grad(set_to_none=True)

@@ -3,9 +3,10 @@ exact resume, and DDP when ``torch.distributed`` is initialized (``torchrun``).
 
 On every device the model and batches are channels_last (oneDNN on CPU and cuDNN on CUDA run
 their NHWC convolutions without reordering every activation) and ``config.compile`` compiles
-the encoder. On CUDA the forward pass runs under bf16 autocast (methods compute their loss in
-float32). On CPU everything stays float32 (bf16 is far slower on CPUs without AMX) and the
-optimizer is the fused one (one pass over the parameters instead of several per tensor).
+the encoder. The forward pass runs under bf16 autocast on CUDA and on CPUs with native bf16
+(``config.precision``, :mod:`ssl_pretrain.precision`); methods compute their loss in float32.
+On CPU the optimizer is the fused one (one pass over the parameters instead of several per
+tensor).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .checkpoint import FORMAT, _plain_state, atomic_save, load_checkpoint, rng_
 from .config import PretrainConfig
 from .data import as_uint8_tensor, resize_pool
 from .methods import METHODS, Method
+from .precision import autocast
 
 ProgressFn = Callable[[int, int, float, float], None]
 StepFn = Callable[[int, int], None]
@@ -229,7 +231,7 @@ def _train(
             idx = order[step * local_batch : (step + 1) * local_batch]
             # [n, H, W, 3] uint8 -> float [n, 3, H, W] whose memory is already channels_last.
             x = to_float(pool[idx.to(pool.device)].to(device, non_blocking=True))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            with autocast(config.precision, device):
                 loss = model(x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

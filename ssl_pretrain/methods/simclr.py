@@ -16,10 +16,12 @@ from .base import Method, mlp
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Normalized-temperature cross entropy over ``2n`` projections, computed in float32."""
+    """Normalized-temperature cross entropy over ``2n`` projections, computed in float32
+    (the similarity matmul too, outside any autocast)."""
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     n = z1.shape[0]
-    sim = z @ z.T / temperature
+    with torch.autocast(z.device.type, enabled=False):
+        sim = z @ z.T / temperature
     sim.fill_diagonal_(float("-inf"))
     targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(sim, targets)

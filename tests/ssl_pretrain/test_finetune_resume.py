@@ -11,8 +11,12 @@ import torch
 from ssl_pretrain import BACKBONES, finetune
 from ssl_pretrain.checkpoint import load_checkpoint
 from ssl_pretrain.finetune import CheckpointMismatchError
+from ssl_pretrain.precision import resolve_precision
 
 OPTIONS = {"n_classes": 2, "epochs": 3, "batch_size": 8, "lr": 3e-3, "seed": 4}
+# What "auto" means on this CPU, and the other one.
+AUTO = resolve_precision("auto", torch.device("cpu"))
+OTHER = "float32" if AUTO == "bfloat16" else "bfloat16"
 
 
 class Stop(Exception):
@@ -118,6 +122,7 @@ def test_the_checkpoint_holds_the_whole_state_and_no_temporary_file(toy, tmp_pat
         "weight_decay": 0.01,
         "seed": 4,
         "augment": True,
+        "precision": AUTO,
     }
     assert len(state["history"]) == 3
     assert [p.name for p in path.parent.iterdir()] == ["finetune.pt"]
@@ -144,6 +149,7 @@ def test_resume_needs_a_path(toy) -> None:
         ({"epochs": 4}, "epochs 3 -> 4"),
         ({"batch_size": 4}, "batch_size 8 -> 4"),
         ({"seed": 5}, "seed 4 -> 5"),
+        ({"precision": OTHER}, f"precision '{AUTO}' -> '{OTHER}'"),
         ({"labels": "swapped"}, "the images, labels or starting encoder"),
         ({"images": "brighter"}, "the images, labels or starting encoder"),
         ({"encoder": 1}, "the images, labels or starting encoder"),
