@@ -43,6 +43,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .data import as_uint8_tensor, resize_pool
+from .heap import training_heap
 from .precision import autocast, resolve_precision
 from .train import _place_pool
 
@@ -199,7 +200,7 @@ def finetune(
             Path(checkpoint_path), settings, fingerprint(settings, pool, y, encoder)
         )
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), training_heap(device):
         torch.manual_seed(seed)
         pool = _place_pool(resize_pool(pool, int(size)), device)
         model = copy.deepcopy(encoder).to(device)

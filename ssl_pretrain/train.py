@@ -6,7 +6,7 @@ their NHWC convolutions without reordering every activation) and ``config.compil
 the encoder. The forward pass runs under bf16 autocast on CUDA and on CPUs with native bf16
 (``config.precision``, :mod:`ssl_pretrain.precision`); methods compute their loss in float32.
 On CPU the optimizer is the fused one (one pass over the parameters instead of several per
-tensor).
+tensor), and freed activation buffers stay in the heap for the next step (:mod:`.heap`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .backbones import Encoder, build_backbone
 from .checkpoint import FORMAT, _plain_state, atomic_save, load_checkpoint, rng_state, set_rng_state
 from .config import PretrainConfig
 from .data import as_uint8_tensor, resize_pool
+from .heap import training_heap
 from .methods import METHODS, Method
 from .precision import autocast
 
@@ -142,7 +143,7 @@ def pretrain(
     steps_per_epoch = max(1, (n // world) // local_batch)
 
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), training_heap(device):
         torch.manual_seed(config.seed)
         method = build_method(config, image_size)
         pool = _place_pool(resize_pool(pool, image_size), device)

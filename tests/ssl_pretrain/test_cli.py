@@ -111,3 +111,18 @@ def test_cli_keeps_the_config_of_a_pool_at_a_standard_size(tmp_path: Path) -> No
     argv = ["--images", str(tmp_path), "--out", str(out), "--backbone", "cnn_small"]
     assert main([*argv, "--epochs", "1", "--batch-size", "4", "--no-progress"]) == 0
     assert load_checkpoint(out / "checkpoint.pt")["config"]["image_size"] is None
+
+
+def test_cli_precision_is_kept_in_the_checkpoint_and_checked_on_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_pool(tmp_path, 8, 16)
+    argv = ["--images", str(tmp_path), "--out", str(tmp_path / "run"), "--backbone", "cnn_small"]
+    argv += ["--batch-size", "4", "--no-progress"]
+    assert main([*argv, "--epochs", "1", "--precision", "float32"]) == 0
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["config"]["precision"] == "float32"
+    assert main([*argv, "--epochs", "1", "--precision", "bfloat16", "--resume"]) == 2
+    assert "different config" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--precision", "fp16"])
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err
