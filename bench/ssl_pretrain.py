@@ -87,8 +87,11 @@ def quarry_throughput(
     return result.history[-1]["img_per_s"], seen / (marks[1] - marks[0])
 
 
-def lightly_worker(folder: str, batch_size: int, steps: int, device: str, workers: int) -> None:
-    """Runs inside the lightly venv: lightly's SimCLR recipe, the same backbone and head."""
+def lightly_worker(
+    folder: str, batch_size: int, steps: int, device: str, workers: int, bf16: bool
+) -> None:
+    """Runs inside the lightly venv: lightly's SimCLR recipe, the same backbone and head
+    (with ``bf16``, its forward pass under bf16 autocast and the loss in float32, as Quarry's)."""
     import torch
     import torchvision
     from lightly.data import LightlyDataset
@@ -128,7 +131,8 @@ def lightly_worker(folder: str, batch_size: int, steps: int, device: str, worker
             # Both views in one forward, as lightly's own benchmarks do (and Quarry: BN statistics
             # span both views). lightly's minimal example runs one forward per view, which
             # measured about 8% more CPU time per image here.
-            z0, z1 = model(torch.cat([x0, x1])).chunk(2)
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                z0, z1 = model(torch.cat([x0, x1])).float().chunk(2)
             loss = criterion(z0, z1)
             optimizer.zero_grad()
             loss.backward()
@@ -166,7 +170,8 @@ def throughput(args: argparse.Namespace) -> None:
     from ssl_pretrain.precision import resolve_precision
 
     arithmetic = resolve_precision(args.precision, torch.device(args.device))
-    print(f"Quarry's side runs in {arithmetic} ({args.precision}); lightly's in float32")
+    theirs = "bfloat16 autocast" if args.lightly_bf16 else "float32"
+    print(f"Quarry's side runs in {arithmetic} ({args.precision}); lightly's in {theirs}")
     n = args.batch_size * args.steps
     images, _ = load_cifar(args.zip, "train", n, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,6 +201,7 @@ def throughput(args: argparse.Namespace) -> None:
                     args.device,
                     "--workers",
                     str(args.workers),
+                    *(["--bf16"] if args.lightly_bf16 else []),
                 ],
                 capture_output=True,
                 text=True,
@@ -319,6 +325,9 @@ def main() -> None:
     t.add_argument("--workers", type=int, default=2, help="lightly DataLoader workers")
     t.add_argument("--lightly-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     t.add_argument("--no-lightly", action="store_true", help="Quarry's side alone")
+    t.add_argument(
+        "--lightly-bf16", action="store_true", help="lightly's forward under bf16 autocast too"
+    )
     q = sub.add_parser("quality")
     q.add_argument("--budget-min", type=float, default=15.0)
     q.add_argument("--epochs", type=int, default=0, help="fixed epochs instead of a time budget")
@@ -345,6 +354,7 @@ def main() -> None:
     w.add_argument("--batch-size", type=int, default=256)
     w.add_argument("--steps", type=int, default=0)
     w.add_argument("--workers", type=int, default=2)
+    w.add_argument("--bf16", action="store_true")
     for s in (t, q):
         s.add_argument(
             "--precision",
@@ -357,7 +367,9 @@ def main() -> None:
         s.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     args = p.parse_args()
     if args.part == "lightly-worker":
-        lightly_worker(args.folder, args.batch_size, args.steps, args.device, args.workers)
+        lightly_worker(
+            args.folder, args.batch_size, args.steps, args.device, args.workers, args.bf16
+        )
     elif args.part == "throughput":
         throughput(args)
     else:
