@@ -12,7 +12,7 @@ from torch import nn
 
 from .augment import to_float
 from .data import as_uint8_tensor, resize_pool
-from .precision import autocast, check_precision
+from .precision import autocast, resolve_precision
 
 
 def _input_size(encoder: nn.Module, pool: torch.Tensor) -> int:
@@ -38,7 +38,7 @@ def embed(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     pool = as_uint8_tensor(images)
     device = torch.device(device)
-    check_precision(precision)
+    precision = resolve_precision(precision, device)
     was_training = encoder.training
     encoder.eval()
     size = _input_size(encoder, pool)

@@ -317,9 +317,9 @@ def _train(
     seed: int,
     views: nn.Module | None,
     on_progress: ProgressFn | None,
+    precision: str,
     checkpoint: _Checkpoint | None = None,
     resume: bool = False,
-    precision: str = "float32",
 ) -> FinetuneResult:
     encoder = encoder.to(memory_format=torch.channels_last)
     optimizer = _optimizer(encoder, head, lr, encoder_lr, weight_decay)

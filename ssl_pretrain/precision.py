@@ -9,6 +9,8 @@ weights and the optimizer in float32; the methods compute their losses in float3
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -19,8 +21,10 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bf16 dot-product instructions (AVX-512 BF16 or AMX tiles)."""
+    """Whether this CPU has bf16 dot-product instructions (AVX-512 BF16 or AMX tiles);
+    asked once per process."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 

@@ -30,7 +30,7 @@ from .config import PretrainConfig
 from .data import as_uint8_tensor, resize_pool
 from .heap import training_heap
 from .methods import METHODS, Method
-from .precision import autocast
+from .precision import autocast, resolve_precision
 
 ProgressFn = Callable[[int, int, float, float], None]
 StepFn = Callable[[int, int], None]
@@ -218,6 +218,7 @@ def _train(
         model = nn.parallel.DistributedDataParallel(method, device_ids=[device] if cuda else None)
     n = pool.shape[0]
     total_steps = config.epochs * steps_per_epoch
+    precision = resolve_precision(config.precision, device)
     clock.start()
     for epoch in range(start_epoch, config.epochs):
         # Seeded per epoch (and rank): a resumed run draws exactly what the full run drew.
@@ -232,7 +233,7 @@ def _train(
             idx = order[step * local_batch : (step + 1) * local_batch]
             # [n, H, W, 3] uint8 -> float [n, 3, H, W] whose memory is already channels_last.
             x = to_float(pool[idx.to(pool.device)].to(device, non_blocking=True))
-            with autocast(config.precision, device):
+            with autocast(precision, device):
                 loss = model(x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
