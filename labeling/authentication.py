@@ -1,35 +1,31 @@
 """Who is asking: the user behind a session or an API token, read by fixed statements.
 
-Every labeling call authenticates before anything else, so these two lookups run
-twice per label; composed through the ORM they cost more than the rest of a submit.
+Every labeling call authenticates before anything else; composed through the ORM these
+lookups cost more than the rest of a submit. The queue's calls read a token's user
+together with the project (``labeling.api.queue``); ``token_key`` gives them the key.
 Behaviour is Django's and DRF's: inactive users are refused the same way.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
 from rest_framework import HTTP_HEADER_ENCODING, authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from labeling.selectors import sql
+from labeling.selectors.users import USER, User, user_by_id
 
-User = get_user_model()
-USER = sql.Fields(User, [f.attname for f in User._meta.concrete_fields])
+__all__ = ["TokenAuthentication", "UserBackend", "token_key", "user_by_id"]
 
 
-def user_by_id(user_id) -> User | None:
-    try:
-        pk = int(user_id)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**63:
-        return None
-    rows = sql.fetch(
-        f"SELECT {USER.select('u')} FROM {User._meta.db_table} u WHERE u.id = %s", [pk]
-    )
-    return USER.instance(rows[0]) if rows else None
+def _authorization(request) -> list[bytes]:
+    """The ``Authorization`` header's words, read from ``request.META`` (what
+    ``request.headers`` is built from, without building the whole mapping)."""
+    auth = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(auth, str):
+        auth = auth.encode(HTTP_HEADER_ENCODING)
+    return auth.split()
 
 
 class UserBackend(ModelBackend):
@@ -42,17 +38,10 @@ class UserBackend(ModelBackend):
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's token authentication; token and user are read by one fixed statement.
-
-    The header is read from ``request.META`` (what ``request.headers`` is built from), so
-    a request does not build the whole ``headers`` mapping for this one header; the
-    checks and messages are DRF's.
-    """
+    The checks and messages are DRF's."""
 
     def authenticate(self, request):
-        auth = request.META.get("HTTP_AUTHORIZATION", b"")
-        if isinstance(auth, str):
-            auth = auth.encode(HTTP_HEADER_ENCODING)
-        auth = auth.split()
+        auth = _authorization(request)
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
         if len(auth) == 1:
@@ -81,3 +70,15 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         token = Token(key=key, user=user)
         return user, token
+
+
+def token_key(request) -> str | None:
+    """The key of a well-formed ``Authorization: Token <key>`` header, else None (no
+    header, another scheme, or a malformed one, which ``TokenAuthentication`` refuses)."""
+    auth = _authorization(request)
+    if len(auth) != 2 or auth[0].lower() != TokenAuthentication.keyword.lower().encode():
+        return None
+    try:
+        return auth[1].decode()
+    except UnicodeError:
+        return None

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.base import Conflict, QuarryApiMixin
+from labeling.authentication import TokenAuthentication, token_key
 from labeling.models import Project
-from labeling.selectors.projects import project_for_member
+from labeling.selectors.projects import member_by_token, project_for_member
 from labeling.selectors.queue_items import previous_annotation, sample_payloads
 from labeling.services.queue import (
     QueueError,
@@ -150,9 +152,32 @@ class ReleaseInSerializer(serializers.Serializer):
 
 
 class QueueApi(QuarryApiMixin, APIView):
+    # (project id, the project as the caller's token found it or None) once authenticated
+    # by ``member_by_token``
+    _member: tuple[int, Project | None] | None = None
+
+    def perform_authentication(self, request):
+        """A call with an API token reads the user and the project in one statement
+        (``member_by_token``). Without a token, or with one that does not authenticate,
+        authentication runs as in every other view, with its errors."""
+        key = token_key(request) if self._takes_tokens() else None
+        project_id = self.kwargs.get("project_id")
+        found = member_by_token(key=key, project_id=project_id) if key else None
+        if found is None or not found[0].is_active:
+            return super().perform_authentication(request)
+        user, project = found
+        request.user, request.auth = user, Token(key=key, user=user)
+        self._member = (project_id, project)
+
+    def _takes_tokens(self) -> bool:
+        return any(issubclass(c, TokenAuthentication) for c in self.authentication_classes)
+
     def project(self, project_id: int) -> Project:
         """The project with the user's role and its loop configuration (404 to outsiders)."""
-        project = project_for_member(project_id=project_id, user_id=self.request.user.pk)
+        if self._member is not None and self._member[0] == project_id:
+            project = self._member[1]
+        else:
+            project = project_for_member(project_id=project_id, user_id=self.request.user.pk)
         if project is None:
             raise NotFound("No such project.")
         return project

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
@@ -16,7 +18,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from labeling.authentication import TokenAuthentication, UserBackend, user_by_id
 from labeling.models import LoopConfig, Membership, Project
 from labeling.selectors import sql
-from labeling.selectors.projects import project_for_member
+from labeling.selectors.projects import member_by_token, project_for_member
 from labeling.sessions import SessionStore
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
@@ -72,6 +74,87 @@ def test_token_reaches_the_api_and_a_wrong_one_is_401():
     assert [p["id"] for p in ok.json()["results"]] == [member.project.pk]
     bad = client.get("/api/v1/projects/", HTTP_AUTHORIZATION="Token nope")
     assert bad.status_code == 401
+
+
+def test_member_by_token_reads_user_role_and_loop():
+    member = MembershipFactory(role=Membership.Role.ANNOTATOR)
+    project = member.project
+    LoopConfig.objects.create(project=project, overlap=3, reservation_seconds=45)
+    key = Token.objects.create(user=member.user).key
+    user, found = member_by_token(key=key, project_id=project.pk)
+    assert user == member.user and user.username == member.user.username
+    assert found == project_for_member(project_id=project.pk, user_id=member.user_id)
+    assert found.member_role == "annotator" and found.classes == project.classes
+    assert (found.loop_config.overlap, found.loop_config.reservation_seconds) == (3, 45)
+    other = ProjectFactory()
+    assert member_by_token(key=key, project_id=other.pk) == (member.user, None)
+    assert member_by_token(key=key, project_id=2**63) == (member.user, None)
+    assert member_by_token(key=key[::-1], project_id=project.pk) is None
+
+
+def _queue_next(client, project, **headers):
+    LoopConfig.objects.get_or_create(project=project)
+    return client.post(
+        f"/api/v1/projects/{project.pk}/queue/next/",
+        {"count": 1},
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_queue_call_with_a_token_reads_who_asks_and_the_project_in_one_statement():
+    member = MembershipFactory(role=Membership.Role.ANNOTATOR)
+    key = Token.objects.create(user=member.user).key
+    tables = (Token._meta.db_table, Membership._meta.db_table, Project._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        answer = _queue_next(Client(), member.project, HTTP_AUTHORIZATION=f"Token {key}")
+    assert answer.status_code == 200
+    reading = [
+        q["sql"]
+        for q in queries
+        if any(f'"{t}"' in q["sql"] or f" {t} " in q["sql"] for t in tables)
+    ]
+    assert len(reading) == 1 and all(t in reading[0] for t in tables)
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "detail"),
+    [
+        ("Token {key}", 200, None),
+        ("Token {other}", 404, "No such project."),
+        ("Token {inactive}", 401, "User inactive or deleted."),
+        ("Token nope", 401, "Invalid token."),
+        ("Token a b", 401, "Invalid token header. Token string should not contain spaces."),
+        ("Token", 401, "Invalid token header. No credentials provided."),
+        ("Bearer {key}", 401, "Authentication credentials were not provided."),
+    ],
+)
+def test_queue_calls_with_tokens_are_answered_as_any_api_call(header, status, detail):
+    member = MembershipFactory(role=Membership.Role.ANNOTATOR)
+    outsider = MembershipFactory(role=Membership.Role.OWNER).user  # of another project
+    inactive = MembershipFactory(project=member.project).user
+    inactive.is_active = False
+    inactive.save()
+    keys = {
+        "key": Token.objects.create(user=member.user).key,
+        "other": Token.objects.create(user=outsider).key,
+        "inactive": Token.objects.create(user=inactive).key,
+    }
+    answer = _queue_next(Client(), member.project, HTTP_AUTHORIZATION=header.format(**keys))
+    assert answer.status_code == status
+    if detail is not None:
+        assert answer.json()["detail"] == detail
+    if status == 401:
+        assert answer["WWW-Authenticate"] == "Token"
+
+
+def test_queue_call_with_a_session_still_works():
+    member = MembershipFactory(role=Membership.Role.ANNOTATOR)
+    client = Client(enforce_csrf_checks=False)
+    client.force_login(member.user)
+    assert _queue_next(client, member.project).status_code == 200
+    client.force_login(UserFactory())
+    assert _queue_next(client, member.project).status_code == 404
 
 
 def test_session_store_loads_saves_and_expires():
