@@ -11,7 +11,20 @@ and prints throughput, p50/p95/p99 per call and the invariants:
 - no request failed.
 
     .venv/bin/python bench/annotate_load.py [--annotators 50] [--seconds 60] [--samples 100000]
-        [--combined] [--think-ms 0] [--no-upkeep] [--workers N] [--threads N] [--keep]
+        [--rate 500 | --think-ms MS] [--separate] [--warmup 5] [--no-upkeep] [--workers N]
+        [--threads N] [--keep]
+
+By default the annotators label as the label view does (each submit brings the next
+sample back: one request per label) and are paced at the target rate: together they
+submit 500 labels a second, each one every annotators / rate seconds on its own schedule
+(open loop). A submit's latency is counted from when it was due, so an answer that came
+late also counts against the submits it held back, and a server that cannot keep up shows
+as fewer labels per second and a latency that grows through the run.
+
+``--rate 0`` takes the pause away: the annotators then load the server as hard as it
+goes (its capacity), and each waits behind the others' calls, so the latency is the
+queue: 50 / throughput on average. The first ``--warmup`` seconds (the annotators opening
+the view at once, the workers' first connections) are reported apart.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Prints, asserts nothing.
 """
@@ -53,6 +66,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds at the start whose calls are reported apart (default 5); --seconds "
+        "includes them",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=production_workers(),
@@ -66,17 +86,25 @@ def parse_args() -> argparse.Namespace:
         "process, no keep-alive), more runs gthread workers",
     )
     parser.add_argument(
-        "--combined",
+        "--separate",
         action="store_true",
-        help="each submit also asks for the next sample (`next: 1`), as the label view "
-        "does: one request per label after the first get-next",
+        help="get-next and submit as two calls per label (by default each submit asks for "
+        "the next sample, `next: 1`, as the label view does: one request per label)",
     )
+    parser.add_argument("--combined", action="store_true", help="the default (older commands)")
     parser.add_argument(
         "--think-ms",
         type=float,
         default=0.0,
-        help="each annotator looks at a sample this long before submitting (default 0: "
-        "the server is never idle, so latency is queueing)",
+        help="instead of --rate: each annotator looks at every sample this long before "
+        "submitting it",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="labels per second the annotators submit together, each on its own schedule "
+        "(default 500, the target; 0: no pause, as fast as the server answers)",
     )
     parser.add_argument(
         "--no-upkeep",
@@ -86,27 +114,46 @@ def parse_args() -> argparse.Namespace:
         "queue tables vacuumed); the bench otherwise runs it in a thread",
     )
     parser.add_argument("--keep", action="store_true", help="keep the quarry_load database")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.rate and args.think_ms:
+        parser.error("--rate and --think-ms are two ways to pause: give one")
+    if args.separate and args.combined:
+        parser.error("--separate and --combined exclude each other")
+    if args.rate is None:
+        args.rate = 0.0 if args.think_ms else 500.0
+    args.combined = not args.separate
+    if not 0 <= args.warmup < args.seconds:
+        parser.error("--warmup must be at least 0 and shorter than --seconds")
+    if args.rate < 0 or args.think_ms < 0:
+        parser.error("--rate and --think-ms cannot be negative")
+    return args
 
 
 class Annotator(threading.Thread):
-    def __init__(self, port, project_id, token, stop_at, combined: bool, think: float):
+    def __init__(
+        self, port, project_id, token, stop_at, combined: bool, think: float, period: float
+    ):
         super().__init__(daemon=True)
         self.port, self.project_id, self.token = port, project_id, token
-        self.stop_at, self.combined, self.think = stop_at, combined, think
-        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.stop_at, self.combined = stop_at, combined
+        self.think, self.period = think, period
+        # per call: (when it began or was due, seconds until its answer was read)
+        self.latency: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.labeled_at: list[float] = []
         self.issued: list[int] = []
         self.keys: list[str] = []
         self.errors: list[str] = []
 
-    def call(self, conn, name: str, body: dict):
+    def call(self, conn, name: str, body: dict, due: float | None = None):
+        """POSTs one queue call; its latency counts from ``due`` when that has passed."""
         payload = json.dumps(body)
         headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
         started = time.perf_counter()
         conn.request("POST", f"/api/v1/projects/{self.project_id}/queue/{name}/", payload, headers)
         response = conn.getresponse()
         data = response.read()
-        self.latency[name].append(time.perf_counter() - started)
+        origin = started if due is None else min(due, started)
+        self.latency[name].append((origin, time.perf_counter() - origin))
         if response.status != 200:
             self.errors.append(f"{name}: HTTP {response.status} {data[:200]!r}")
             return None
@@ -116,6 +163,7 @@ class Annotator(threading.Thread):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         rng = secrets.SystemRandom()
         handed = None  # with --combined: what the last submit handed out
+        due = None  # with --rate: when the next submit is due
         while time.monotonic() < self.stop_at:
             try:
                 reply, handed = handed or self.call(conn, "next", {"count": 1}), None
@@ -125,7 +173,13 @@ class Annotator(threading.Thread):
                     continue
                 sample_id = reply["items"][0]["sample_id"]
                 self.issued.append(sample_id)
-                if self.think:
+                if self.period and due is None:
+                    # the schedule starts once the view has opened (the first get-next),
+                    # the annotators' first submits spread over one period
+                    due = time.perf_counter() + rng.random() * self.period
+                if due is not None:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                elif self.think:
                     time.sleep(self.think)  # looking at the image
                 key = uuid.uuid4().hex
                 body: dict = {
@@ -135,13 +189,16 @@ class Annotator(threading.Thread):
                 }
                 if self.combined:
                     body["next"] = 1
-                submitted = self.call(conn, "submit", body)
+                submitted = self.call(conn, "submit", body, due)
+                if due is not None:
+                    due += self.period
                 if submitted is None:
                     continue
                 handed = submitted.get("next")
                 result = submitted["results"][0]
                 if result["ok"] and result.get("created"):
                     self.keys.append(key)
+                    self.labeled_at.append(self.latency["submit"][-1][0])
                 else:
                     self.errors.append(f"submit: {result}")
             except (OSError, http.client.HTTPException) as exc:
@@ -209,6 +266,50 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def latency_line(name: str, values: list[float]) -> str:
+    return (
+        f"{name:>6}: n={len(values):,}  p50={percentile(values, 50):.1f} ms  "
+        f"p95={percentile(values, 95):.1f} ms  p99={percentile(values, 99):.1f} ms  "
+        f"max={max(values, default=float('nan')):.1f} ms  "
+        f"mean={statistics.fmean(values) if values else float('nan'):.1f} ms"
+    )
+
+
+def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before) -> None:
+    """Throughput, CPU and latency of the calls that began after the warm-up; the
+    warm-up's calls (the annotators opening the view at once, the workers' first
+    connections) on their own lines."""
+    window = ended - measured_from
+    labels = sum(1 for a in annotators for t in a.labeled_at if t >= measured_from)
+    requests = sum(
+        1 for a in annotators for v in a.latency.values() for t, _ in v if t >= measured_from
+    )
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"\n== {ended - began:.1f} s, {args.annotators} concurrent annotators; "
+        f"measured: the {window:.1f} s after a {measured_from - began:.1f} s warm-up"
+    )
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} at the end")
+    print(f"labels/s: {labels / window:,.1f}  ({labels:,} labels)")
+    if cpu_after and requests:
+        print(
+            "CPU: "
+            + ", ".join(
+                f"{name} {(cpu_after[name] - cpu_before[name]) / window:.2f} cores "
+                f"({1000 * (cpu_after[name] - cpu_before[name]) / requests:.2f} ms per request)"
+                for name in cpu_after
+            )
+        )
+    for name in ("next", "submit"):
+        values = [v * 1000 for a in annotators for t, v in a.latency[name] if t >= measured_from]
+        if values or name == "submit":
+            print(latency_line(name, values))
+    for name in ("next", "submit"):
+        values = [v * 1000 for a in annotators for t, v in a.latency[name] if t < measured_from]
+        if values:
+            print(latency_line(name, values) + "  (warm-up)")
+
+
 def check_invariants(project_id: int, annotators: list[Annotator]) -> dict[str, object]:
     from django.db.models import Count
 
@@ -261,54 +362,44 @@ def main() -> None:
         f"== gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads "
         f"({'sync' if args.threads == 1 else 'gthread'}), QUARRY_ENV=production, DEBUG off, "
         + ("submit carries the next get-next" if args.combined else "next and submit apart")
-        + (f", {args.think_ms:g} ms think time" if args.think_ms else ""),
+        + (f", {args.think_ms:g} ms think time" if args.think_ms and not args.rate else "")
+        + (f", paced at {args.rate:g} labels/s in all" if args.rate else ""),
         flush=True,
     )
     try:
         stop_at = time.monotonic() + args.seconds
         annotators = [
-            Annotator(port, project_id, t, stop_at, args.combined, args.think_ms / 1000)
+            Annotator(
+                port,
+                project_id,
+                t,
+                stop_at,
+                args.combined,
+                args.think_ms / 1000,
+                args.annotators / args.rate if args.rate else 0.0,
+            )
             for t in tokens
         ]
         upkeep = Upkeep(stop_at)
         began = time.perf_counter()
-        cpu_before = cpu_by_group(server.pid)
         if not args.no_upkeep:
             upkeep.start()
         for annotator in annotators:
             annotator.start()
+        time.sleep(args.warmup)
+        measured_from = time.perf_counter()
+        cpu_before = cpu_by_group(server.pid)
         for annotator in annotators:
             annotator.join(args.seconds + 60)
-        elapsed = time.perf_counter() - began
+        ended = time.perf_counter()
         if upkeep.is_alive():
             upkeep.join(60)
         cpu_after = cpu_by_group(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    labels = sum(len(a.keys) for a in annotators)
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"\n== {elapsed:.1f} s, {args.annotators} concurrent annotators")
-    print(f"machine: {os.cpu_count()} CPUs, load average {load} at the end")
-    print(f"labels/s: {labels / elapsed:,.1f}  ({labels:,} labels)")
+    report(args, annotators, began, measured_from, ended, cpu_after, cpu_before)
     print(f"queue upkeep runs (reservations purged, tables vacuumed): {upkeep.runs}")
-    requests = sum(len(v) for a in annotators for v in a.latency.values())
-    if cpu_after and requests:
-        print(
-            "CPU during the run: "
-            + ", ".join(
-                f"{name} {(cpu_after[name] - cpu_before[name]) / elapsed:.2f} cores "
-                f"({1000 * (cpu_after[name] - cpu_before[name]) / requests:.2f} ms per request)"
-                for name in cpu_after
-            )
-        )
-    for name in ("next", "submit"):
-        values = [v * 1000 for a in annotators for v in a.latency[name]]
-        print(
-            f"{name:>6}: n={len(values):,}  p50={percentile(values, 50):.1f} ms  "
-            f"p95={percentile(values, 95):.1f} ms  p99={percentile(values, 99):.1f} ms  "
-            f"mean={statistics.fmean(values) if values else float('nan'):.1f} ms"
-        )
     print("\n== invariants")
     for name, value in check_invariants(project_id, annotators).items():
         print(f"{name}: {value}")
