@@ -162,7 +162,9 @@ class QueueApi(QuarryApiMixin, APIView):
         authentication runs as in every other view, with its errors."""
         key = token_key(request) if self._takes_tokens() else None
         project_id = self.kwargs.get("project_id")
-        found = member_by_token(key=key, project_id=project_id) if key else None
+        if key is None or type(project_id) is not int:
+            return super().perform_authentication(request)
+        found = member_by_token(key=key, project_id=project_id)
         if found is None or not found[0].is_active:
             return super().perform_authentication(request)
         user, project = found
