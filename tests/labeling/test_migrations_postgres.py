@@ -1,5 +1,5 @@
 """Migration 0003 creates get-next's database function on PostgreSQL and its reversal
-drops it."""
+drops it; 0004 gives it its own planner settings and takes them back."""
 
 import pytest
 from django.core.management import call_command
@@ -22,3 +22,19 @@ def test_the_queue_function_comes_and_goes_with_its_migration():
     finally:
         call_command("migrate", "labeling", verbosity=0)
     assert function_exists()
+
+
+def function_settings() -> list[str] | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'quarry_queue_next'")
+        return cursor.fetchone()[0]
+
+
+def test_the_queue_function_plans_once_per_connection_without_jit():
+    assert function_settings() == ["plan_cache_mode=force_generic_plan", "jit=off"]
+    try:
+        call_command("migrate", "labeling", "0003", verbosity=0)
+        assert function_settings() is None
+    finally:
+        call_command("migrate", "labeling", verbosity=0)
+    assert function_settings() == ["plan_cache_mode=force_generic_plan", "jit=off"]
