@@ -190,7 +190,11 @@ class QueueApi(QuarryApiMixin, APIView):
 
 def _handed_out(project: Project, items: list) -> dict:
     """The answer to a get-next: the items' payloads, or why there are none."""
-    payloads = sample_payloads(project=project, sample_ids=[i.sample_id for i in items])
+    # get-next on PostgreSQL read what the view shows with the items (``item.shown``)
+    known = {i.sample_id: i.shown for i in items if getattr(i, "shown", None) is not None}
+    payloads = sample_payloads(
+        project=project, sample_ids=[i.sample_id for i in items], known=known
+    )
     blocked = None if payloads else queue_blocked_reason(project=project)
     if not payloads and blocked is None:
         blocked = "the queue is empty: nothing is waiting to be labeled right now"

@@ -3,8 +3,9 @@ never the original file name (it may carry the class folder), never others' labe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -74,33 +75,54 @@ def suggestion_payload(project: Project, prediction: Prediction | None) -> dict 
     }
 
 
-def sample_payloads(*, project: Project, sample_ids: list[int]) -> list[dict]:
-    """One JSON-able dict per sample, in the order given."""
-    ids = [int(i) for i in sample_ids]
-    if not ids:
-        return []
-    # each sample with its predictions, newest model version first: one statement
-    rows = sql.fetch(
-        f"""SELECT s.id, s.width, s.height, {PREDICTION.select("p")}
-        FROM {Sample._meta.db_table} s
-        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
-        WHERE s.project_id = %s AND s.id IN ({sql.marks(ids)})
-        ORDER BY s.id, p.model_version_id DESC""",
-        [project.pk, *ids],
-    )
-    samples: dict[int, tuple[int, int]] = {}
-    predictions: dict[int, Prediction] = {}
+class Shown(NamedTuple):
+    """What a payload shows of a sample besides its id."""
+
+    width: int
+    height: int
+    prediction: Prediction | None  # of the newest model version that scored it
+
+
+# A statement that joins a sample as ``s`` and its predictions as ``p`` (LEFT JOIN,
+# newest model version first) selects these after the sample's id; ``shown`` reads them.
+SHOWN_COLUMNS = f"s.width, s.height, {PREDICTION.select('p')}"
+
+
+def shown(rows: Iterable[Sequence]) -> dict[int, Shown]:
+    """Sample id -> ``Shown`` from rows of (sample id, ``SHOWN_COLUMNS``...), each sample's
+    newest prediction first."""
+    found: dict[int, Shown] = {}
     for pk, width, height, *prediction in rows:
-        if pk in samples:
-            continue  # an older model version's prediction
-        samples[pk] = (width, height)
-        if prediction[0] is not None:
-            predictions[pk] = PREDICTION.instance(prediction)
+        if pk not in found:  # later rows: older model versions' predictions
+            scored = PREDICTION.instance(prediction) if prediction[0] is not None else None
+            found[pk] = Shown(width, height, scored)
+    return found
+
+
+def sample_payloads(
+    *, project: Project, sample_ids: list[int], known: dict[int, Shown] | None = None
+) -> list[dict]:
+    """One JSON-able dict per sample, in the order given. ``known`` holds what a caller
+    already read of some of them (get-next reads it with the items it hands out); the
+    rest is read here, in one statement."""
+    ids = [int(i) for i in sample_ids]
+    samples = dict(known or {})
+    missing = [i for i in ids if i not in samples]
+    if missing:
+        rows = sql.fetch(
+            f"""SELECT s.id, {SHOWN_COLUMNS}
+            FROM {Sample._meta.db_table} s
+            LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
+            WHERE s.project_id = %s AND s.id IN ({sql.marks(missing)})
+            ORDER BY s.id, p.model_version_id DESC""",
+            [project.pk, *missing],
+        )
+        samples.update(shown(rows))
     payloads = []
     for sid in ids:
         if sid not in samples:
             continue
-        width, height = samples[sid]
+        width, height, prediction = samples[sid]
         url = sample_image_url(project.pk, sid)
         payloads.append(
             {
@@ -109,7 +131,7 @@ def sample_payloads(*, project: Project, sample_ids: list[int]) -> list[dict]:
                 "thumb": url + ("?thumb=1" if max(width, height) > 256 else ""),
                 "width": width,
                 "height": height,
-                "suggestion": suggestion_payload(project, predictions.get(sid)),
+                "suggestion": suggestion_payload(project, prediction),
             }
         )
     return payloads

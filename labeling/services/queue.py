@@ -11,7 +11,7 @@ from here without row locks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,6 +30,7 @@ from labeling.models import (
     Skip,
 )
 from labeling.selectors.labels import labeled_count_recent
+from labeling.selectors.queue_items import Shown
 from labeling.services import queue_sql
 
 # Rows locked but found reserved by a transaction that committed meanwhile are lost to
@@ -119,11 +120,18 @@ def held_items(
     )
 
 
-def _items(project: Project, found: Sequence[queue_sql.Item]) -> list[QueueItem]:
-    return [
-        QueueItem(id=row.id, project=project, sample_id=row.sample_id, position=row.position)
-        for row in found
-    ]
+def _items(
+    project: Project, found: Sequence[queue_sql.Item], shown: Mapping[int, Shown] | None = None
+) -> list[QueueItem]:
+    """The rows as queue items; with ``shown``, each carries what the label view shows of
+    its sample (``item.shown``, for ``sample_payloads``' ``known``)."""
+    items = []
+    for row in found:
+        item = QueueItem(id=row.id, project=project, sample_id=row.sample_id, position=row.position)
+        if shown is not None:
+            item.shown = shown.get(row.sample_id)
+        items.append(item)
+    return items
 
 
 def _budget_left(project: Project) -> int | None:
@@ -170,10 +178,10 @@ def queue_next(
     if _supports_skip_locked():
         # held items, then candidates locked with SKIP LOCKED and reserved by a statement
         # that checks them again: one call of a database function
-        found = queue_sql.next_locked(
+        found, shown = queue_sql.next_locked(
             **query, expires=expires, count=count, cap=cap, attempts=LOCK_ATTEMPTS
         )
-        return _items(project, found)
+        return _items(project, found, shown)
     with transaction.atomic():
         held = held_items(project=project, user=user, now=now, limit=count)
         want = cap - len(held)

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
-from labeling.models import Annotation, QueueItem, Reservation, Skip
+from labeling.models import Annotation, Prediction, QueueItem, Reservation, Sample, Skip
 from labeling.selectors import sql
+from labeling.selectors.queue_items import SHOWN_COLUMNS, Shown, shown
 
 ITEMS = QueueItem._meta.db_table
 RESERVATIONS = Reservation._meta.db_table
@@ -140,9 +141,11 @@ def next_locked(
     count: int,
     cap: int,
     attempts: int,
-) -> list[Item]:
+) -> tuple[list[Item], dict[int, Shown]]:
     """PostgreSQL: up to ``count`` items the user holds, then new ones up to ``cap`` in
-    all, reserved until ``expires``; held ones first, each group in queue order.
+    all, reserved until ``expires``; held ones first, each group in queue order. With
+    them, what the label view shows of their samples (sample id -> ``Shown``), read by
+    the same statement.
 
     One call of the database function ``quarry_queue_next`` (migration 0003): it locks
     candidates in queue order with ``FOR UPDATE SKIP LOCKED`` and reserves those still
@@ -151,9 +154,13 @@ def next_locked(
     ``attempts`` rounds. Its conditions are ``_room``'s.
     """
     rows = sql.fetch(
-        "SELECT * FROM quarry_queue_next("
-        "%(project)s, %(user)s, %(now)s, %(expires)s, %(overlap)s, %(count)s, %(cap)s,"
-        " %(attempts)s)",
+        f"""SELECT n.id, n.sample_id, n.position, {SHOWN_COLUMNS}
+        FROM quarry_queue_next(
+            %(project)s, %(user)s, %(now)s, %(expires)s, %(overlap)s, %(count)s, %(cap)s,
+            %(attempts)s) WITH ORDINALITY AS n (id, sample_id, position, handed)
+        JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
+        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
+        ORDER BY n.handed, p.model_version_id DESC""",
         {
             "project": project_id,
             "user": user_id,
@@ -165,7 +172,8 @@ def next_locked(
             "attempts": attempts,
         },
     )
-    return [Item(*row) for row in rows]
+    items = {row[0]: Item(*row[:3]) for row in rows}  # rows of one item: its predictions
+    return list(items.values()), shown((row[1], *row[3:]) for row in rows)
 
 
 def item_for_update(*, project_id: int, sample_id: int) -> LockedItem | None:
