@@ -24,17 +24,18 @@ def test_the_queue_function_comes_and_goes_with_its_migration():
     assert function_exists()
 
 
-def function_settings() -> list[str] | None:
+def function_settings() -> tuple[list[str] | None, float]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'quarry_queue_next'")
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT proconfig, prorows FROM pg_proc WHERE proname = 'quarry_queue_next'")
+        return cursor.fetchone()
 
 
-def test_the_queue_function_plans_once_per_connection_without_jit():
-    assert function_settings() == ["plan_cache_mode=force_generic_plan", "jit=off"]
+def test_the_queue_function_plans_once_per_connection_without_jit_for_a_few_rows():
+    planned = (["plan_cache_mode=force_generic_plan", "jit=off"], 5)
+    assert function_settings() == planned
     try:
         call_command("migrate", "labeling", "0003", verbosity=0)
-        assert function_settings() is None
+        assert function_settings() == (None, 1000)
     finally:
         call_command("migrate", "labeling", verbosity=0)
-    assert function_settings() == ["plan_cache_mode=force_generic_plan", "jit=off"]
+    assert function_settings() == planned

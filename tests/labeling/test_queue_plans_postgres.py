@@ -98,3 +98,24 @@ def test_logged_queries_show_the_statements_text(project, queued, annotators):
     assert all(texts), texts
     assert any("quarry_queue_next(" in text for text in texts)
     assert any(text.lstrip().startswith("WITH a AS (INSERT INTO") for text in texts)
+
+
+def test_get_next_reads_the_samples_it_hands_out_by_their_keys(project, annotators, monkeypatch):
+    """The statement around the function joins the few samples it returns by key; had the
+    planner taken the function for a thousand rows (PostgreSQL's guess for one that
+    returns a set), it would read every sample and prediction of the pool instead."""
+    queue_rows(project, 5000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {QueueItem._meta.db_table}, {Sample._meta.db_table}")
+    seen = []
+    fetch = sql.fetch
+    monkeypatch.setattr(
+        sql, "fetch", lambda text, params: seen.append((text, params)) or fetch(text, params)
+    )
+    assert queue_next(project=project, user=annotators[0], count=1)
+    ((text, params),) = [(t, p) for t, p in seen if "quarry_queue_next(" in t]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + text, params)
+        plan = json.dumps(cursor.fetchone()[0])
+    assert '"Node Type": "Seq Scan"' not in plan, plan
+    assert '"Node Type": "Hash Join"' not in plan, plan
