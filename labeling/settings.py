@@ -113,6 +113,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Django's database sessions, read by a fixed statement on every request.
 SESSION_ENGINE = "labeling.sessions"
+# Flash messages live in the session (only signed-in pages show them). Django's default
+# (cookie, then session) builds a cookie signer on every request, API calls included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "labeling.urls"
 WSGI_APPLICATION = "labeling.wsgi.application"

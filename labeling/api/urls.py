@@ -21,6 +21,7 @@ router.register("simulations", ml.SimulationViewSet, basename="simulation")
 router.register("jobs", jobs.JobViewSet, basename="job")
 
 urlpatterns = [
+    path("", include("labeling.api.urls_queue")),  # first: the labeling calls
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.api_docs, name="docs"),
     path("auth/token/", auth.TokenView.as_view(), name="token"),
@@ -32,7 +33,6 @@ urlpatterns = [
         exports.ProjectLabelImportView.as_view(),
         name="project-import-labels",
     ),
-    path("", include("labeling.api.urls_queue")),
     path("", include(router.urls)),
     # Last: anything else under /api/v1/ is a JSON 404, never an HTML page.
     re_path(r"^", not_found),
