@@ -36,7 +36,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,10 +46,12 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from load_client import Connection
 from load_server import (
     DB_NAME,
     ROOT,
     build_project,
+    cpu_by_group,
     drop_database,
     free_port,
     production_workers,
@@ -127,62 +128,6 @@ def parse_args() -> argparse.Namespace:
     if args.rate < 0 or args.think_ms < 0:
         parser.error("--rate and --think-ms cannot be negative")
     return args
-
-
-class Connection:
-    """The annotators' HTTP/1.1 client: each POST written as one buffer, the answer read
-    by its Content-Length (to the end where the server closes the connection).
-    ``http.client`` parses every answer's headers through the email package; on these 2
-    cores, shared with the server, the client's CPU per call is the server's loss."""
-
-    def __init__(self, port: int, token: str):
-        self.port, self.sock = port, None
-        self.head = (
-            f"Host: 127.0.0.1:{port}\r\nAuthorization: Token {token}\r\n"
-            "Content-Type: application/json\r\n"
-        ).encode()
-
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n" % (
-            path.encode(),
-            self.head,
-            len(body),
-        )
-        self.sock.sendall(request + body)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += self._recv()
-        head, data = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
-        if "transfer-encoding" in fields:
-            raise ConnectionError(f"unexpected Transfer-Encoding: {fields['transfer-encoding']}")
-        closing = fields.get("connection") == "close"
-        if "content-length" in fields:
-            while len(data) < int(fields["content-length"]):
-                data += self._recv()
-        else:
-            closing = True
-            while chunk := self.sock.recv(65536):
-                data += chunk
-        if closing:
-            self.close()
-        return status, data
-
-    def _recv(self) -> bytes:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection mid-answer")
-        return chunk
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
 
 
 class Annotator(threading.Thread):
@@ -281,34 +226,6 @@ class Upkeep(threading.Thread):
                 self.runs += 1
         finally:
             connection.close()
-
-
-def cpu_by_group(server_pgid: int) -> dict[str, float]:
-    """CPU seconds (user + system) so far of the gunicorn processes, the PostgreSQL
-    processes and this client (all its threads); empty where /proc is missing."""
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "client": 0.0}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue  # the process ended meanwhile
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == os.getpid():
-            totals["client"] += seconds
-        elif int(fields[2]) == server_pgid:  # field 5 of stat: the process group
-            totals["gunicorn"] += seconds
-        elif comm.startswith("postgres"):
-            # with the children it reaped: backends that ended meanwhile (a web worker's
-            # connection is replaced after CONN_MAX_AGE) take their CPU time with them
-            totals["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / tick
-    return totals
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,5 +1,6 @@
 """What ``bench/annotate_load.py`` runs against: the PostgreSQL database ``quarry_load``
-with a bulk-loaded project, and gunicorn started as production runs it."""
+with a bulk-loaded project, gunicorn started as production runs it, and the CPU the
+server's processes spend."""
 
 from __future__ import annotations
 
@@ -139,3 +140,31 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
         if process.poll() is not None:
             raise SystemExit("gunicorn stopped during start-up")
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def cpu_by_group(server_pgid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the gunicorn processes, the PostgreSQL
+    processes and this client (all its threads); empty where /proc is missing."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "client": 0.0}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue  # the process ended meanwhile
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            totals["client"] += seconds
+        elif int(fields[2]) == server_pgid:  # field 5 of stat: the process group
+            totals["gunicorn"] += seconds
+        elif comm.startswith("postgres"):
+            # with the children it reaped: backends that ended meanwhile (a web worker's
+            # connection is replaced after CONN_MAX_AGE) take their CPU time with them
+            totals["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / tick
+    return totals
