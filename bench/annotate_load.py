@@ -269,14 +269,16 @@ def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before)
                 for name in cpu_after
             )
         )
-    for name in ("next", "submit"):
-        values = [v * 1000 for a in annotators for t, v in a.latency[name] if t >= measured_from]
-        if values or name == "submit":
-            print(latency_line(name, values))
-    for name in ("next", "submit"):
-        values = [v * 1000 for a in annotators for t, v in a.latency[name] if t < measured_from]
-        if values:
-            print(latency_line(name, values) + "  (warm-up)")
+    for warmup in (False, True):
+        for name in ("next", "submit"):
+            values = [
+                v * 1000
+                for a in annotators
+                for t, v in a.latency[name]
+                if (t < measured_from) == warmup
+            ]
+            if values or (name == "submit" and not warmup):
+                print(latency_line(name, values) + ("  (warm-up)" if warmup else ""))
 
 
 def check_invariants(project_id: int, annotators: list[Annotator]) -> dict[str, object]:

@@ -11,6 +11,7 @@ from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
 
 from labeling.models import Membership, Project
+from labeling.selectors import sql
 
 MANAGERS = (Membership.Role.OWNER, Membership.Role.ENGINEER)
 OWNERS = (Membership.Role.OWNER,)
@@ -45,7 +46,7 @@ def parse_id(value) -> int:
         number = int(str(value))
     except (TypeError, ValueError) as exc:
         raise Http404("no such object") from exc
-    if not 0 < number < 2**63:
+    if not sql.is_key(number):
         raise Http404("no such object")
     return number
 

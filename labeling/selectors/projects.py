@@ -33,7 +33,7 @@ def project_for_member(*, project_id: int, user_id: int) -> Project | None:
     """The project with the user's role (``member_role``) and its loop configuration,
     or None when the user does not belong to it. One fixed statement: every labeling
     call starts here."""
-    if not _is_key(project_id):
+    if not sql.is_key(project_id):
         return None
     found = sql.fetch(
         f"""SELECT {_MEMBER_PROJECT}
@@ -59,7 +59,7 @@ def member_by_token(*, key: str, project_id: int) -> tuple[User, Project | None]
         LEFT JOIN {Project._meta.db_table} p ON p.id = m.project_id
         LEFT JOIN {LoopConfig._meta.db_table} c ON c.project_id = p.id
         WHERE t.key = %s""",
-        [project_id if _is_key(project_id) else None, key],
+        [project_id if sql.is_key(project_id) else None, key],
     )
     if not found:
         return None
@@ -67,11 +67,6 @@ def member_by_token(*, key: str, project_id: int) -> tuple[User, Project | None]
     user = USER.instance(row[: len(USER)])
     member = row[len(USER) :]
     return user, None if member[0] is None else _member_project(member, user.pk)
-
-
-def _is_key(pk: int) -> bool:
-    """Whether a row could have this key (PostgreSQL would refuse a larger number)."""
-    return 0 < pk < 2**63
 
 
 _MEMBER_PROJECT = f"{PROJECT.select('p')}, m.role, {LOOP.select('c')}"

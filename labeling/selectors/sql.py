@@ -70,6 +70,12 @@ def _run(sql: str, params, read: Callable[[Any], Any]):
             cursor.close()
 
 
+def is_key(pk: int) -> bool:
+    """Whether a row could have this primary key: 1 to 2**63 - 1 (PostgreSQL refuses a
+    larger number as a bigint parameter)."""
+    return 0 < pk < 2**63
+
+
 def _rows(cursor) -> list[tuple]:
     return cursor.fetchall()
 

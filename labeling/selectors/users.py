@@ -15,7 +15,7 @@ def user_by_id(user_id) -> User | None:
         pk = int(user_id)
     except (TypeError, ValueError):
         return None
-    if not 0 < pk < 2**63:
+    if not sql.is_key(pk):
         return None
     rows = sql.fetch(
         f"SELECT {USER.select('u')} FROM {User._meta.db_table} u WHERE u.id = %s", [pk]
