@@ -95,6 +95,16 @@ def backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wal_position() -> int:
+    """Bytes of WAL PostgreSQL has written so far (what the calls write is the label's
+    write work, and steadier to compare than CPU time on a shared machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'")
+        return int(cursor.fetchone()[0])
+
+
 def label_calls(caller: Caller, tokens: list[str], handed: dict[str, dict], calls: int) -> None:
     """``calls`` submits, the annotators in turn, each labeling what it was handed; the
     queue's upkeep in between at beat's interval, as a deployment runs it."""
@@ -136,6 +146,7 @@ def main() -> None:
         handed = {t: caller.post(t, "next", {"count": 1}) for t in tokens}
         label_calls(caller, tokens, handed, args.warmup)
         backend = connection.connection.info.backend_pid
+        wal = wal_position()
         cpu, pg, wall = time.process_time(), backend_cpu(backend), time.perf_counter()
         if args.profile:
             import cProfile
@@ -147,6 +158,7 @@ def main() -> None:
             label_calls(caller, tokens, handed, args.calls)
         cpu, pg = time.process_time() - cpu, backend_cpu(backend) - pg
         wall = time.perf_counter() - wall
+        wal = wal_position() - wal
         print(
             f"== {args.calls:,} label calls (submit + next) after {args.warmup:,} warm-up, "
             f"{args.samples:,} samples, {len(tokens)} annotators"
@@ -156,6 +168,7 @@ def main() -> None:
             f"{1000 * pg / args.calls:.3f} ms in PostgreSQL, {1000 * wall / args.calls:.3f} ms wall"
             + ("  (under cProfile)" if args.profile else "")
         )
+        print(f"WAL written: {wal / args.calls:,.0f} bytes per call (the upkeep's vacuums included)")
         if args.profile:
             stats = pstats.Stats(profiler)
             stats.sort_stats("cumulative").print_stats(args.profile)

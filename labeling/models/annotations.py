@@ -9,9 +9,16 @@ from labeling.models.samples import Sample
 
 
 class Annotation(models.Model):
-    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="annotations")
+    # Indexed first by ``annotation_unique_sample_annotator`` and ``annotation_by_time``:
+    # every label inserts into each index the table has.
+    sample = models.ForeignKey(
+        Sample, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="annotations",
+        db_index=False,
     )
     label = models.SmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -31,7 +31,11 @@ class QueueItem(models.Model):
         OPEN = "open", "Open"
         DONE = "done", "Done"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="queue_items")
+    # Indexed by ``queue_unique_position`` (project, position). Every label rewrites its
+    # item's index entries (its state is indexed), so the queue keeps no index it can spare.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="queue_items", db_index=False
+    )
     # A sample is queued at most once, ever: strategies never select it twice.
     sample = models.OneToOneField(Sample, on_delete=models.CASCADE, related_name="queue_item")
     batch = models.ForeignKey(
@@ -46,7 +50,6 @@ class QueueItem(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["project", "state", "position"], name="queue_next"),
             # Get-next walks this one: done items leave it. Through ``queue_next`` or the
             # position constraint, PostgreSQL (whose statistics miss that the done items
             # are exactly the head of the queue) stepped over every done item per call.
@@ -67,9 +70,16 @@ class QueueItem(models.Model):
 class Reservation(models.Model):
     """A queue item handed to one annotator until ``expires_at``."""
 
-    item = models.ForeignKey(QueueItem, on_delete=models.CASCADE, related_name="reservations")
+    # Each label deletes one reservation and get-next inserts one: the two keys are indexed
+    # by the indexes below (item first, user first) and no more.
+    item = models.ForeignKey(
+        QueueItem, on_delete=models.CASCADE, related_name="reservations", db_index=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reservations",
+        db_index=False,
     )
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

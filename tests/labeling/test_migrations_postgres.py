@@ -1,5 +1,6 @@
 """Migration 0003 creates get-next's database function on PostgreSQL and its reversal
-drops it; 0004 gives it its own planner settings and takes them back."""
+drops it; 0004 gives it its own planner settings and takes them back; 0005 drops the
+indexes a label writes to and nothing reads, and its reversal brings them back."""
 
 import pytest
 from django.core.management import call_command
@@ -39,3 +40,49 @@ def test_the_queue_function_plans_once_per_connection_without_jit_for_a_few_rows
     finally:
         call_command("migrate", "labeling", verbosity=0)
     assert function_settings() == planned
+
+
+def index_columns() -> dict[str, tuple[str, list[str]]]:
+    """Each index of the tables a label writes to, unique ones included but not the
+    primary keys -> (table, its columns in order)."""
+    found = {}
+    with connection.cursor() as cursor:
+        for table in ("labeling_annotation", "labeling_queueitem", "labeling_reservation"):
+            for name, info in connection.introspection.get_constraints(cursor, table).items():
+                if (info["index"] or info["unique"]) and not info["primary_key"]:
+                    found[name] = (table, info["columns"])
+    return found
+
+
+SPARE = [  # each covered by an index that leads with the same columns
+    ("labeling_annotation", ["sample_id"]),
+    ("labeling_annotation", ["annotator_id"]),
+    ("labeling_queueitem", ["project_id"]),
+    ("labeling_queueitem", ["project_id", "state", "position"]),
+    ("labeling_reservation", ["item_id"]),
+    ("labeling_reservation", ["user_id"]),
+]
+COVERING = [
+    ("labeling_annotation", ["sample_id", "annotator_id"]),
+    ("labeling_annotation", ["annotator_id", "created_at"]),
+    ("labeling_annotation", ["idempotency_key"]),
+    ("labeling_queueitem", ["project_id", "position"]),
+    ("labeling_reservation", ["item_id", "user_id"]),
+    ("labeling_reservation", ["user_id", "expires_at"]),
+]
+
+
+def test_a_label_writes_no_index_that_another_index_covers():
+    before = index_columns()
+    assert not [name for name, index in before.items() if index in SPARE]
+    assert not [name for name in before if name.endswith("_like")]
+    assert all(index in before.values() for index in COVERING)
+    try:
+        call_command("migrate", "labeling", "0004", verbosity=0)
+        after = index_columns()
+        assert all(index in after.values() for index in SPARE)
+        like = [index for name, index in after.items() if name.endswith("_like")]
+        assert like == [("labeling_annotation", ["idempotency_key"])]
+    finally:
+        call_command("migrate", "labeling", verbosity=0)
+    assert index_columns() == before
