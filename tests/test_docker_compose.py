@@ -93,9 +93,9 @@ def test_gunicorn_reads_its_settings_from_the_config_file(monkeypatch):
     for name in ("worker_class", "workers", "timeout"):
         config.set(name, found[name])  # gunicorn validates each value
     assert config.worker_class_str == "sync"
-    assert config.workers == 2 * os.cpu_count() + 1
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
+    assert config.workers == os.cpu_count() + 1
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 7
     # the image ships the file next to manage.py, gunicorn's working directory
     assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text()
     assert "--workers" not in " ".join(command_words("web"))
