@@ -54,7 +54,7 @@ format: dev
 # Every benchmark, printing its figures (about an hour on 2 cores). The lightly side of the
 # SSL throughput comparison needs .venv-bench (see docs/ssl_pretrain.md).
 BENCHES := "query_engine.py" "digits_lab.py" "import_images.py" "al_round.py" \
-	"label_latency.py" "annotate_load.py" "export_memory.py" "fuzz_api.py" \
+	"label_latency.py" "label_cpu.py" "annotate_load.py" "export_memory.py" "fuzz_api.py" \
 	"ssl_pretrain.py throughput" "ssl_pretrain.py quality --budget-min 15"
 bench: dev
 	@for b in $(BENCHES); do echo "== bench/$$b"; $(PY) bench/$$b || exit 1; done
