@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
-from workers.celery import app
+from workers.celery import UPKEEP_TASK, app
 
 logger = logging.getLogger("quarry.workers")
 
@@ -42,7 +42,7 @@ def reap_jobs() -> dict:
     return jobs_reap()
 
 
-@app.task(name="workers.queue_upkeep", ignore_result=True)
+@app.task(name=UPKEEP_TASK, ignore_result=True)
 def queue_upkeep() -> dict:
     from labeling.services.queue import queue_upkeep
 

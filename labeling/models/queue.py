@@ -50,9 +50,10 @@ class QueueItem(models.Model):
 
     class Meta:
         indexes = [
-            # Get-next walks this one: done items leave it. Through ``queue_next`` or the
-            # position constraint, PostgreSQL (whose statistics miss that the done items
-            # are exactly the head of the queue) stepped over every done item per call.
+            # Get-next walks this one: done items leave it. Through the position constraint
+            # (or the (project, state, position) index there was), PostgreSQL, whose
+            # statistics miss that the done items are exactly the head of the queue,
+            # stepped over every done item per call.
             models.Index(
                 fields=["project", "position"],
                 condition=models.Q(state="open"),
