@@ -1,6 +1,7 @@
 """Migration 0003 creates get-next's database function on PostgreSQL and its reversal
 drops it; 0004 gives it its own planner settings and takes them back; 0005 drops the
-indexes a label writes to and nothing reads, and its reversal brings them back."""
+indexes a label writes to and nothing reads, and its reversal brings them back; 0006
+keeps vacuum from truncating the queue's tables, and its reversal lets it again."""
 
 import pytest
 from django.core.management import call_command
@@ -86,3 +87,26 @@ def test_a_label_writes_no_index_that_another_index_covers():
     finally:
         call_command("migrate", "labeling", verbosity=0)
     assert index_columns() == before
+
+
+def truncates() -> dict[str, list[str] | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN "
+            "('labeling_reservation', 'labeling_queueitem') ORDER BY relname"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_vacuum_never_truncates_the_queue_tables_under_the_annotators():
+    kept = {
+        "labeling_queueitem": ["vacuum_truncate=false"],
+        "labeling_reservation": ["vacuum_truncate=false"],
+    }
+    assert truncates() == kept
+    try:
+        call_command("migrate", "labeling", "0005", verbosity=0)
+        assert truncates() == {"labeling_queueitem": None, "labeling_reservation": None}
+    finally:
+        call_command("migrate", "labeling", verbosity=0)
+    assert truncates() == kept
