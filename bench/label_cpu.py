@@ -30,9 +30,11 @@ from load_server import (  # noqa: E402
     DB_NAME,
     ROOT,
     build_project,
+    cpu_seconds,
     drop_database,
     recreate_database,
     server_env,
+    stat_fields,
 )
 
 
@@ -90,11 +92,6 @@ class Caller:
         return json.loads(data)
 
 
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def wal_position() -> int:
     """Bytes of WAL PostgreSQL has written so far (what the calls write is the label's
     write work, and steadier to compare than CPU time on a shared machine)."""
@@ -147,7 +144,7 @@ def main() -> None:
         label_calls(caller, tokens, handed, args.warmup)
         backend = connection.connection.info.backend_pid
         wal = wal_position()
-        cpu, pg, wall = time.process_time(), backend_cpu(backend), time.perf_counter()
+        cpu, pg, wall = time.process_time(), cpu_seconds(stat_fields(backend)), time.perf_counter()
         if args.profile:
             import cProfile
             import pstats
@@ -156,7 +153,7 @@ def main() -> None:
             profiler.runcall(label_calls, caller, tokens, handed, args.calls)
         else:
             label_calls(caller, tokens, handed, args.calls)
-        cpu, pg = time.process_time() - cpu, backend_cpu(backend) - pg
+        cpu, pg = time.process_time() - cpu, cpu_seconds(stat_fields(backend)) - pg
         wall = time.perf_counter() - wall
         wal = wal_position() - wal
         print(

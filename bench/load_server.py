@@ -149,22 +149,34 @@ def cpu_by_group(server_pgid: int) -> dict[str, float]:
     proc = Path("/proc")
     if not proc.is_dir():
         return {}
-    tick = os.sysconf("SC_CLK_TCK")
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(int(entry.name))
             comm = (entry / "comm").read_text().strip()
         except OSError:
             continue  # the process ended meanwhile
-        seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(entry.name) == os.getpid():
-            totals["client"] += seconds
+            totals["client"] += cpu_seconds(fields)
         elif int(fields[2]) == server_pgid:  # field 5 of stat: the process group
-            totals["gunicorn"] += seconds
+            totals["gunicorn"] += cpu_seconds(fields)
         elif comm.startswith("postgres"):
             # with the children it reaped: backends that ended meanwhile (a web worker's
             # connection is replaced after CONN_MAX_AGE) take their CPU time with them
-            totals["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / tick
+            totals["postgres"] += cpu_seconds(fields, reaped=True)
     return totals
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (the first is field 3)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(fields: list[str], *, reaped: bool = False) -> float:
+    """User + system CPU seconds of a process from its ``stat_fields``; with ``reaped``,
+    those of the children it waited for too."""
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")

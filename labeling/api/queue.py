@@ -191,7 +191,7 @@ class QueueApi(QuarryApiMixin, APIView):
 def _handed_out(project: Project, items: list) -> dict:
     """The answer to a get-next: the items' payloads, or why there are none."""
     # get-next on PostgreSQL read what the view shows with the items (``item.shown``)
-    known = {i.sample_id: i.shown for i in items if getattr(i, "shown", None) is not None}
+    known = {i.sample_id: i.shown for i in items if i.shown is not None}
     payloads = sample_payloads(
         project=project, sample_ids=[i.sample_id for i in items], known=known
     )

@@ -123,13 +123,12 @@ def held_items(
 def _items(
     project: Project, found: Sequence[queue_sql.Item], shown: Mapping[int, Shown] | None = None
 ) -> list[QueueItem]:
-    """The rows as queue items; with ``shown``, each carries what the label view shows of
-    its sample (``item.shown``, for ``sample_payloads``' ``known``)."""
+    """The rows as queue items, each with what the label view shows of its sample as
+    ``item.shown`` (for ``sample_payloads``' ``known``): from ``shown``, else None."""
     items = []
     for row in found:
         item = QueueItem(id=row.id, project=project, sample_id=row.sample_id, position=row.position)
-        if shown is not None:
-            item.shown = shown.get(row.sample_id)
+        item.shown = None if shown is None else shown.get(row.sample_id)
         items.append(item)
     return items
 
