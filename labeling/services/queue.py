@@ -112,7 +112,7 @@ def held_items(
     *, project: Project, user: AbstractBaseUser, now: datetime | None = None, limit: int = 100
 ) -> list[QueueItem]:
     """Items reserved by this user and not yet labeled by them, in queue order."""
-    return _items(
+    return as_queue_items(
         project,
         queue_sql.held(
             project_id=project.pk, user_id=user.pk, now=now or timezone.now(), limit=limit
@@ -120,7 +120,7 @@ def held_items(
     )
 
 
-def _items(
+def as_queue_items(
     project: Project, found: Sequence[queue_sql.Item], shown: Mapping[int, Shown] | None = None
 ) -> list[QueueItem]:
     """The rows as queue items, each with what the label view shows of its sample as
@@ -153,6 +153,24 @@ def queue_blocked_reason(*, project: Project, budget_left: int | None = None) ->
     return None
 
 
+def next_bounds(
+    *, project: Project, user: AbstractBaseUser, count: int, now: datetime
+) -> queue_sql.NextArgs:
+    """What a get-next of ``count`` at ``now`` may hand out (``QueueError`` for a count out
+    of range or a user outside the project)."""
+    if not 1 <= count <= 100:
+        raise QueueError("count must be between 1 and 100")
+    require_member(project, user)
+    left = _budget_left(project)
+    if queue_blocked_reason(project=project, budget_left=left):
+        cap = 0  # only what the user already holds
+    else:
+        # A prefetch does not reserve past the budget: what is held will be labeled too.
+        cap = count if left is None else max(0, min(count, left))
+    expires = now + timedelta(seconds=project.loop_config.reservation_seconds)
+    return queue_sql.NextArgs(expires=expires, count=count, cap=cap, attempts=LOCK_ATTEMPTS)
+
+
 def queue_next(
     *, project: Project, user: AbstractBaseUser, count: int = 1, now: datetime | None = None
 ) -> list[QueueItem]:
@@ -161,37 +179,33 @@ def queue_next(
     Calling it again after a submission tops the set back up, so a client can keep a
     few samples prefetched without ever holding more than ``count``.
     """
-    if not 1 <= count <= 100:
-        raise QueueError("count must be between 1 and 100")
-    require_member(project, user)
     now = now or timezone.now()
-    config = project.loop_config
-    expires = now + timedelta(seconds=config.reservation_seconds)
-    left = _budget_left(project)
-    if queue_blocked_reason(project=project, budget_left=left):
-        cap = 0  # only what the user already holds
-    else:
-        # A prefetch does not reserve past the budget: what is held will be labeled too.
-        cap = count if left is None else max(0, min(count, left))
-    query = {"project_id": project.pk, "user_id": user.pk, "now": now, "overlap": config.overlap}
+    bounds = next_bounds(project=project, user=user, count=count, now=now)
+    query = {
+        "project_id": project.pk,
+        "user_id": user.pk,
+        "now": now,
+        "overlap": project.loop_config.overlap,
+    }
     if _supports_skip_locked():
         # held items, then candidates locked with SKIP LOCKED and reserved by a statement
         # that checks them again: one call of a database function
-        found, shown = queue_sql.next_locked(
-            **query, expires=expires, count=count, cap=cap, attempts=LOCK_ATTEMPTS
-        )
-        return _items(project, found, shown)
+        found, shown = queue_sql.next_locked(**query, args=bounds)
+        return as_queue_items(project, found, shown)
     with transaction.atomic():
         held = held_items(project=project, user=user, now=now, limit=count)
-        want = cap - len(held)
+        want = bounds.cap - len(held)
         if want <= 0:
             return held
         fresh = queue_sql.available(**query, limit=want)
         if fresh:
             queue_sql.reserve(
-                item_ids=[item.id for item in fresh], user_id=user.pk, now=now, expires=expires
+                item_ids=[item.id for item in fresh],
+                user_id=user.pk,
+                now=now,
+                expires=bounds.expires,
             )
-    return held + _items(project, fresh)
+    return held + as_queue_items(project, fresh)
 
 
 @transaction.atomic

@@ -1,9 +1,10 @@
 """The labeling queue's hot statements: get-next and submit as fixed SQL.
 
 Why fixed statements, see ``labeling.selectors.sql``. On PostgreSQL, get-next is one call
-of a database function (``next_locked``) and a new label for a held sample one statement
-(``label_store_held``); SQLite, whose write transactions are serialized, runs the steps
-one by one. Row locks (``FOR UPDATE``) are added where the database has them.
+of a database function (``next_locked``), and a new label for a held sample, with the
+get-next after it, one call of another (``label_store_held``); SQLite, whose write
+transactions are serialized, runs the steps one by one. Row locks (``FOR UPDATE``) are
+added where the database has them.
 """
 
 from __future__ import annotations
@@ -131,16 +132,19 @@ def reserve(*, item_ids: Sequence[int], user_id: int, now: datetime, expires: da
     )
 
 
+class NextArgs(NamedTuple):
+    """get-next's bounds, as ``labeling.services.queue`` works them out: up to ``count``
+    items the user holds, then new ones up to ``cap`` in all, reserved until ``expires``,
+    in at most ``attempts`` rounds of locking."""
+
+    expires: datetime | None
+    count: int
+    cap: int
+    attempts: int
+
+
 def next_locked(
-    *,
-    project_id: int,
-    user_id: int,
-    now: datetime,
-    expires: datetime,
-    overlap: int,
-    count: int,
-    cap: int,
-    attempts: int,
+    *, project_id: int, user_id: int, now: datetime, overlap: int, args: NextArgs
 ) -> tuple[list[Item], dict[int, Shown]]:
     """PostgreSQL: up to ``count`` items the user holds, then new ones up to ``cap`` in
     all, reserved until ``expires``; held ones first, each group in queue order. With
@@ -161,18 +165,15 @@ def next_locked(
         JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
         LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
         ORDER BY n.handed, p.model_version_id DESC""",
-        {
-            "project": project_id,
-            "user": user_id,
-            "now": now,
-            "expires": expires,
-            "overlap": overlap,
-            "count": count,
-            "cap": cap,
-            "attempts": attempts,
-        },
+        {"project": project_id, "user": user_id, "now": now, "overlap": overlap, **args._asdict()},
     )
-    items = {row[0]: Item(*row[:3]) for row in rows}  # rows of one item: its predictions
+    return _handed(rows)
+
+
+def _handed(rows: Sequence[Sequence]) -> tuple[list[Item], dict[int, Shown]]:
+    """Rows of (item id, sample id, position, ``SHOWN_COLUMNS``...), an item's rows
+    together (one per prediction, its newest first): the items and what they show."""
+    items = {row[0]: Item(*row[:3]) for row in rows}
     return list(items.values()), shown((row[1], *row[3:]) for row in rows)
 
 
@@ -284,10 +285,6 @@ def _stored(pk, sample_id, user_id, label, time_spent_ms, key) -> Annotation:
     return ANNOTATION.instance([values[name] for name in ANNOTATION.names])
 
 
-DONE = QueueItem.State.DONE.value
-assert DONE.isalpha()
-
-
 def label_store_held(
     *,
     project_id: int,
@@ -298,50 +295,49 @@ def label_store_held(
     time_spent_ms: int,
     key: str | None,
     now: datetime,
-) -> tuple[Annotation, int] | None:
+    then_next: NextArgs | None = None,
+) -> tuple[Annotation, int, list[Item], dict[int, Shown]] | None:
     """PostgreSQL, outside a transaction: store a new label for a sample the user holds
-    an unexpired reservation of, in one statement, or do nothing and return None.
+    an unexpired reservation of, in one statement, or do nothing and return None. With
+    ``then_next``, the same statement then hands out the next items as ``next_locked``.
 
-    Returns the label and the item's new label count. The statement drops the user's
-    reservation, counts the label on the item and inserts it; it does all or nothing.
-    Deleting the reservation is the lock: of two submissions racing for it, one deletes
-    it and the other finds none and changes nothing. The count is taken from the item's
-    newest row version (an ``UPDATE`` waits for, and re-reads, a row another
-    transaction changed). A label the user already gave, or an idempotency key already
-    used, fails on the unique constraints, and the statement then changes nothing:
-    ``IntegrityError``. Whoever gets None (or that error) takes the locking path.
+    Returns the label, the item's new label count and what get-next handed out (empty
+    without ``then_next``). One call of the database function ``quarry_label_held``
+    (migration 0007): it drops the user's reservation, counts the label on the item and
+    inserts it, all or nothing. Deleting the reservation is the lock: of two submissions
+    racing for it, one deletes it and the other finds none and changes nothing. The count
+    is taken from the item's newest row version (an ``UPDATE`` waits for, and re-reads, a
+    row another transaction changed). A label the user already gave, or an idempotency
+    key already used, fails on the unique constraints, and the statement then changes
+    nothing: ``IntegrityError``. Whoever gets None (or that error) takes the locking path.
     """
-    params = {
-        "project": project_id,
-        "sample": sample_id,
-        "user": user_id,
-        "overlap": overlap,
-        "label": label,
-        "spent": time_spent_ms,
-        "key": key,
-        "now": sql.db_time(now),
-    }
-    found = sql.fetch(
-        f"""WITH r AS (
-            DELETE FROM {RESERVATIONS}
-            WHERE user_id = %(user)s AND expires_at > %(now)s AND item_id = (
-                SELECT id FROM {ITEMS} WHERE project_id = %(project)s AND sample_id = %(sample)s)
-            RETURNING item_id
-        ), c AS (
-            UPDATE {ITEMS} q SET n_annotations = q.n_annotations + 1,
-                state = CASE WHEN q.n_annotations + 1 >= %(overlap)s THEN '{DONE}' ELSE q.state END
-            FROM r WHERE q.id = r.item_id
-            RETURNING q.n_annotations
-        ), a AS (
-            {_INSERT_LABEL} SELECT {_LABEL_VALUES} FROM c RETURNING id
-        )
-        SELECT a.id, c.n_annotations FROM a, c""",
-        params,
+    after = then_next or NextArgs(expires=None, count=0, cap=0, attempts=0)
+    rows = sql.fetch(
+        f"""SELECT n.label_id, n.label_count, n.id, n.sample_id, n.position, {SHOWN_COLUMNS}
+        FROM quarry_label_held(
+            %(project)s, %(sample)s, %(user)s, %(overlap)s, %(label)s, %(spent)s, %(key)s,
+            %(now)s, %(expires)s, %(count)s, %(cap)s, %(attempts)s) WITH ORDINALITY
+            AS n (label_id, label_count, id, sample_id, position, handed)
+        LEFT JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
+        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
+        ORDER BY n.handed, p.model_version_id DESC""",
+        {
+            "project": project_id,
+            "sample": sample_id,
+            "user": user_id,
+            "overlap": overlap,
+            "label": label,
+            "spent": time_spent_ms,
+            "key": key,
+            "now": sql.db_time(now),
+            **after._asdict(),
+        },
     )
-    if not found:
+    if not rows:
         return None
-    ((pk, n_annotations),) = found
-    return _stored(pk, sample_id, user_id, label, time_spent_ms, key), n_annotations
+    pk, n_annotations = rows[0][:2]
+    found, seen = _handed([row[2:] for row in rows if row[2] is not None])
+    return _stored(pk, sample_id, user_id, label, time_spent_ms, key), n_annotations, found, seen
 
 
 def annotation_update(annotation: Annotation, *, now: datetime) -> None:

@@ -2,8 +2,9 @@
 idempotency key, with the next samples handed out in the same call when asked.
 
 On PostgreSQL, outside a transaction (as a web request runs), a new label for a sample
-the user holds is one statement (``queue_sql.label_store_held``); every other case, and
-SQLite, takes the path that locks the queue item and reads its state first.
+the user holds is one statement (``queue_sql.label_store_held``), and so is the get-next
+a submit asks for after it; every other case, and SQLite, takes the path that locks the
+queue item and reads its state first, and runs get-next on its own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from django.utils import timezone
 from labeling.models import Annotation, Project, QueueItem
 from labeling.selectors.labels import labeled_count_bump
 from labeling.services import queue_sql
-from labeling.services.queue import QueueError, queue_next, require_member
+from labeling.services.queue import (
+    QueueError,
+    as_queue_items,
+    next_bounds,
+    queue_next,
+    require_member,
+)
 
 
 @dataclass(frozen=True)
@@ -64,30 +71,40 @@ def annotation_submit(
     item still has room (its reservation lapsed and nobody took it). A retry with the
     same idempotency key is applied once.
     """
+    result, _ = _label_submit(
+        project, user, sample_id, label, time_spent_ms, idempotency_key, now or timezone.now()
+    )
+    return result
+
+
+def _label_submit(
+    project, user, sample_id, label, time_spent_ms, key, now, then_next=None
+) -> tuple[SubmitResult, list[QueueItem] | None]:
+    """``annotation_submit``, and with ``then_next`` (``next_bounds``) the get-next after
+    it where one statement can do both (see ``_submit_held``): what it handed out, else
+    None."""
     require_member(project, user)
     label = _check_label(project, label)
     time_spent_ms = max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000))
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 64:
+    if key is not None and not 1 <= len(key) <= 64:
         raise QueueError("idempotency key must be 1 to 64 characters")
-    now = now or timezone.now()
-    result = _submit_held(project, user, sample_id, label, time_spent_ms, idempotency_key, now)
+    held = _submit_held(project, user, sample_id, label, time_spent_ms, key, now, then_next)
+    result, handed = held or (None, None)
     if result is None:
         try:
             with transaction.atomic():
-                result = _submit_locked(
-                    project, user, sample_id, label, time_spent_ms, idempotency_key, now
-                )
+                result = _submit_locked(project, user, sample_id, label, time_spent_ms, key, now)
         except IntegrityError:
             # A concurrent retry of the same submission won the race: replay it.
-            replay = idempotency_key and _replay(idempotency_key, user, sample_id)
+            replay = key and _replay(key, user, sample_id)
             if not replay:
                 raise
-            return replay
+            return replay, None
     if result.created and not result.replayed and _retrain_on_labels(project):
         from labeling.services.rounds import round_maybe_trigger
 
         transaction.on_commit(lambda: round_maybe_trigger(project=project))
-    return result
+    return result, handed
 
 
 @dataclass(frozen=True)
@@ -120,23 +137,32 @@ def queue_submit(
     Each item holds ``sample_id``, ``label`` and optionally ``time_spent_ms`` and
     ``idempotency_key``.
     """
-    outcomes = []
-    for item in items:
+    now = timezone.now()
+    # The last label carries the get-next where one statement can do both. Not under a
+    # label budget: what is left of it is known only once the label is counted.
+    then_next = None
+    if top_up and project.label_budget is None:
+        then_next = next_bounds(project=project, user=user, count=top_up, now=now)
+    outcomes, handed = [], None
+    for n, item in enumerate(items, 1):
         sample_id = item["sample_id"]
         try:
-            result = annotation_submit(
-                project=project,
-                user=user,
-                sample_id=sample_id,
-                label=item["label"],
-                time_spent_ms=item.get("time_spent_ms", 0),
-                idempotency_key=item.get("idempotency_key"),
+            result, handed = _label_submit(
+                project,
+                user,
+                sample_id,
+                item["label"],
+                item.get("time_spent_ms", 0),
+                item.get("idempotency_key"),
+                now,
+                then_next if n == len(items) else None,
             )
         except (QueueError, IntegrityError) as exc:
             outcomes.append(SubmitOutcome(sample_id=sample_id, error=str(exc)))
         else:
             outcomes.append(SubmitOutcome(sample_id=sample_id, result=result))
-    handed = queue_next(project=project, user=user, count=top_up) if top_up else None
+    if top_up and handed is None:
+        handed = queue_next(project=project, user=user, count=top_up, now=now)
     return Submitted(outcomes=outcomes, top_up=handed)
 
 
@@ -150,10 +176,13 @@ def _retrain_on_labels(project: Project) -> bool:
     return config is None or bool(config.retrain_every)
 
 
-def _submit_held(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult | None:
+def _submit_held(
+    project, user, sample_id, label, time_spent_ms, key, now, then_next
+) -> tuple[SubmitResult, list[QueueItem] | None] | None:
     """The common case in one statement (PostgreSQL, outside a transaction): a new label
-    for a sample the user holds. None when that is not the case, or on SQLite or inside
-    a transaction; ``_submit_locked`` then decides, as it always did."""
+    for a sample the user holds, and with ``then_next`` the get-next after it. None when
+    that is not the case, or on SQLite or inside a transaction; ``_submit_locked`` then
+    decides, as it always did, and get-next runs on its own."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
     try:
@@ -166,15 +195,17 @@ def _submit_held(project, user, sample_id, label, time_spent_ms, key, now) -> Su
             time_spent_ms=time_spent_ms,
             key=key,
             now=now,
+            then_next=then_next,
         )
     except IntegrityError:
         return None  # labeled before, or the key was used: the statement changed nothing
     if stored is None:
         return None
-    annotation, n_annotations = stored
+    annotation, n_annotations, found, shown = stored
     if n_annotations == 1:
         labeled_count_bump(project_id=project.pk)
-    return SubmitResult(annotation=annotation, created=True)
+    handed = as_queue_items(project, found, shown) if then_next else None
+    return SubmitResult(annotation=annotation, created=True), handed
 
 
 def _submit_locked(project, user, sample_id, label, time_spent_ms, key, now) -> SubmitResult:

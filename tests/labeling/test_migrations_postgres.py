@@ -1,7 +1,9 @@
 """Migration 0003 creates get-next's database function on PostgreSQL and its reversal
 drops it; 0004 gives it its own planner settings and takes them back; 0005 drops the
 indexes a label writes to and nothing reads, and its reversal brings them back; 0006
-keeps vacuum from truncating the queue's tables, and its reversal lets it again."""
+keeps vacuum from truncating the queue's tables, and its reversal lets it again; 0007
+creates the function that stores a held label and gets the next, with the same settings,
+and its reversal drops it."""
 
 import pytest
 from django.core.management import call_command
@@ -10,9 +12,9 @@ from django.db import connection
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def function_exists() -> bool:
+def function_exists(name: str = "quarry_queue_next") -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'quarry_queue_next'")
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [name])
         return cursor.fetchone()[0] == 1
 
 
@@ -26,9 +28,9 @@ def test_the_queue_function_comes_and_goes_with_its_migration():
     assert function_exists()
 
 
-def function_settings() -> tuple[list[str] | None, float]:
+def function_settings(name: str = "quarry_queue_next") -> tuple[list[str] | None, float]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT proconfig, prorows FROM pg_proc WHERE proname = 'quarry_queue_next'")
+        cursor.execute("SELECT proconfig, prorows FROM pg_proc WHERE proname = %s", [name])
         return cursor.fetchone()
 
 
@@ -110,3 +112,15 @@ def test_vacuum_never_truncates_the_queue_tables_under_the_annotators():
     finally:
         call_command("migrate", "labeling", verbosity=0)
     assert truncates() == kept
+
+
+def test_the_label_function_comes_and_goes_with_its_migration():
+    planned = (["plan_cache_mode=force_generic_plan", "jit=off"], 5)
+    assert function_settings("quarry_label_held") == planned
+    try:
+        call_command("migrate", "labeling", "0006", verbosity=0)
+        assert not function_exists("quarry_label_held")
+        assert function_exists("quarry_queue_next")
+    finally:
+        call_command("migrate", "labeling", verbosity=0)
+    assert function_settings("quarry_label_held") == planned

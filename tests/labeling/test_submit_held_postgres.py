@@ -1,8 +1,10 @@
 """Submit's one-statement path on PostgreSQL: a new label for a sample the user holds.
 
 Outside a transaction (as a web request runs), the label, its count on the queue item and
-the dropped reservation are one statement; every other case (a label given before, a key
-used, no reservation) changes nothing there and is decided by the locking path."""
+the dropped reservation are one statement, and so is the get-next a submit asks for after
+it (``"next": N``, as the label view sends); every other case (a label given before, a
+key used, no reservation) changes nothing there and is decided by the locking path, with
+get-next on its own."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from labeling.selectors.labels import labeled_count_recent
 from labeling.selectors.projects import project_for_member
 from labeling.services import queue_sql
 from labeling.services.queue import QueueError, queue_next
-from labeling.services.queue_submit import annotation_submit
+from labeling.services.queue_submit import annotation_submit, queue_submit
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +44,7 @@ def test_a_held_sample_is_labeled_in_one_statement(project, queued, annotators):
         result = annotation_submit(
             project=mine, user=alice, sample_id=queued[0].pk, label=2, idempotency_key="h-1"
         )
-    assert len(queries) == 1 and queries[0]["sql"].lstrip().startswith("WITH r AS")
+    assert len(queries) == 1 and "quarry_label_held(" in queries[0]["sql"]
     assert result.created and not result.replayed
     stored = Annotation.objects.get(pk=result.annotation.pk)
     assert (stored.sample_id, stored.annotator_id, stored.label) == (queued[0].pk, alice.pk, 2)
@@ -167,3 +169,148 @@ def test_racing_submissions_of_one_sample_store_one_label(project, queued, annot
     assert sum(r.created for r in results) == 1 and len(results) == 6
     assert Annotation.objects.count() == 1
     assert item_of(queued[0]).n_annotations == 1
+
+
+def reserved_samples(user):
+    return sorted(Reservation.objects.filter(user=user).values_list("item__sample_id", flat=True))
+
+
+def test_a_held_label_and_the_next_sample_are_one_statement(project, queued, annotators):
+    alice, bob, _ = annotators
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=1)
+    queue_next(project=as_member(project, bob), user=bob, count=1)  # holds queued[1]
+    with CaptureQueriesContext(connection) as queries:
+        done = queue_submit(
+            project=mine,
+            user=alice,
+            items=[{"sample_id": queued[0].pk, "label": 1, "idempotency_key": "n-1"}],
+            top_up=2,
+        )
+    assert len(queries) == 1 and "quarry_label_held(" in queries[0]["sql"]
+    (outcome,) = done.outcomes
+    assert outcome.result.created and outcome.result.annotation.label == 1
+    assert Annotation.objects.get(idempotency_key="n-1").sample_id == queued[0].pk
+    assert (item_of(queued[0]).n_annotations, item_of(queued[0]).state) == (
+        1,
+        QueueItem.State.DONE,
+    )
+    # the next ones in queue order, past bob's, reserved by her, with what the view shows
+    handed = [item.sample_id for item in done.top_up]
+    assert handed == [queued[2].pk, queued[3].pk]
+    assert reserved_samples(alice) == handed
+    assert all(item.shown is not None for item in done.top_up)
+
+
+def test_get_next_after_a_label_hands_out_what_she_holds_first(project, queued, annotators):
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=3)
+    done = queue_submit(
+        project=mine, user=alice, items=[{"sample_id": queued[1].pk, "label": 0}], top_up=3
+    )
+    assert [item.sample_id for item in done.top_up] == [queued[0].pk, queued[2].pk, queued[3].pk]
+    # with nothing left to hand out, the label is stored and the answer is empty
+    QueueItem.objects.exclude(sample__in=queued[:4]).delete()
+    for sample in (queued[0], queued[2]):
+        queue_submit(project=mine, user=alice, items=[{"sample_id": sample.pk, "label": 0}])
+    last = queue_submit(
+        project=mine, user=alice, items=[{"sample_id": queued[3].pk, "label": 2}], top_up=1
+    )
+    assert last.outcomes[0].result.created and last.top_up == []
+    assert Annotation.objects.count() == 4
+
+
+def test_when_the_label_takes_the_locking_path_get_next_runs_on_its_own(
+    project, queued, annotators
+):
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=1)
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        done = queue_submit(
+            project=mine, user=alice, items=[{"sample_id": queued[0].pk, "label": 2}], top_up=1
+        )
+    assert done.outcomes[0].result.created  # lapsed and nobody took it: accepted
+    assert sum("quarry_queue_next(" in q["sql"] for q in queries) == 1
+    assert [item.sample_id for item in done.top_up] == [queued[1].pk]
+    # a retry replays the label and still hands out the next sample
+    again = queue_submit(
+        project=mine, user=alice, items=[{"sample_id": queued[0].pk, "label": 2}], top_up=1
+    )
+    assert not again.outcomes[0].result.created
+    assert [item.sample_id for item in again.top_up] == [queued[1].pk]
+    assert Annotation.objects.count() == 1
+
+
+def test_under_a_label_budget_get_next_counts_the_label_first(project, queued, annotators):
+    project.label_budget = 1
+    project.save(update_fields=["label_budget"])
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=1)
+    done = queue_submit(
+        project=mine, user=alice, items=[{"sample_id": queued[0].pk, "label": 1}], top_up=1
+    )
+    assert done.outcomes[0].result.created
+    assert done.top_up == [] and reserved_samples(alice) == []  # the budget is spent
+
+
+def test_in_a_batch_the_last_label_carries_get_next(project, queued, annotators):
+    alice = annotators[0]
+    mine = as_member(project, alice)
+    queue_next(project=mine, user=alice, count=2)
+    with CaptureQueriesContext(connection) as queries:
+        done = queue_submit(
+            project=mine,
+            user=alice,
+            items=[
+                {"sample_id": queued[0].pk, "label": 1},
+                {"sample_id": queued[1].pk, "label": 99},  # refused: not a class
+                {"sample_id": queued[1].pk, "label": 0},
+            ],
+            top_up=1,
+        )
+    assert [o.result is not None for o in done.outcomes] == [True, False, True]
+    assert "not a class" in done.outcomes[1].error
+    assert len(queries) == 2 and all("quarry_label_held(" in q["sql"] for q in queries)
+    assert [item.sample_id for item in done.top_up] == [queued[2].pk]
+    assert Annotation.objects.count() == 2
+
+
+def test_racing_submissions_with_next_store_one_label(project, queued, annotators):
+    alice = annotators[0]
+    queue_next(project=as_member(project, alice), user=alice, count=1)
+    barrier = threading.Barrier(6)
+    results, errors = [], []
+
+    def submit(label):
+        try:
+            barrier.wait()
+            results.append(
+                queue_submit(
+                    project=as_member(project, alice),
+                    user=alice,
+                    items=[{"sample_id": queued[0].pk, "label": label}],
+                    top_up=1,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i % 3,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert sum(r.outcomes[0].result.created for r in results) == 1 and len(results) == 6
+    assert Annotation.objects.count() == 1
+    assert item_of(queued[0]).n_annotations == 1
+    # each answer holds one sample she now holds, never the labeled one
+    handed = {r.top_up[0].sample_id for r in results if len(r.top_up) == 1}
+    assert len([r for r in results if len(r.top_up) == 1]) == 6
+    assert queued[0].pk not in handed and handed <= set(reserved_samples(alice))
