@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from labeling.models import QueueItem, Sample
 from labeling.selectors import sql
 from labeling.services.queue import queue_next
-from labeling.services.queue_submit import annotation_submit
+from labeling.services.queue_submit import annotation_submit, queue_submit
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -100,22 +100,51 @@ def test_logged_queries_show_the_statements_text(project, queued, annotators):
     assert any(text.lstrip().startswith("WITH a AS (INSERT INTO") for text in texts)
 
 
-def test_get_next_reads_the_samples_it_hands_out_by_their_keys(project, annotators, monkeypatch):
-    """The statement around the function joins the few samples it returns by key; had the
-    planner taken the function for a thousand rows (PostgreSQL's guess for one that
-    returns a set), it would read every sample and prediction of the pool instead."""
-    queue_rows(project, 5000)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {QueueItem._meta.db_table}, {Sample._meta.db_table}")
+def planned_by_key(monkeypatch, function: str, call) -> None:
+    """The statement around ``function`` that ``call`` runs joins the few samples it
+    returns by key; had the planner taken the function for a thousand rows (PostgreSQL's
+    guess for one that returns a set), it would read every sample and prediction of the
+    pool instead."""
     seen = []
     fetch = sql.fetch
     monkeypatch.setattr(
         sql, "fetch", lambda text, params: seen.append((text, params)) or fetch(text, params)
     )
-    assert queue_next(project=project, user=annotators[0], count=1)
-    ((text, params),) = [(t, p) for t, p in seen if "quarry_queue_next(" in t]
+    call()
+    ((text, params),) = [(t, p) for t, p in seen if f"{function}(" in t]
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + text, params)
         plan = json.dumps(cursor.fetchone()[0])
     assert '"Node Type": "Seq Scan"' not in plan, plan
     assert '"Node Type": "Hash Join"' not in plan, plan
+
+
+@pytest.fixture
+def analyzed_pool(project):
+    queue_rows(project, 5000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {QueueItem._meta.db_table}, {Sample._meta.db_table}")
+
+
+def test_get_next_reads_the_samples_it_hands_out_by_their_keys(
+    project, annotators, analyzed_pool, monkeypatch
+):
+    planned_by_key(
+        monkeypatch,
+        "quarry_queue_next",
+        lambda: queue_next(project=project, user=annotators[0], count=1),
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # as a web request runs: outside a transaction
+def test_a_label_with_the_next_reads_the_samples_it_hands_out_by_their_keys(
+    project, annotators, analyzed_pool, monkeypatch
+):
+    alice = annotators[0]
+    (held,) = queue_next(project=project, user=alice, count=1)
+
+    def label():
+        item = {"sample_id": held.sample_id, "label": 0}
+        assert queue_submit(project=project, user=alice, items=[item], top_up=1).top_up
+
+    planned_by_key(monkeypatch, "quarry_label_held", label)
