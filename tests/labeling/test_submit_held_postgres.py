@@ -138,35 +138,40 @@ def test_without_a_live_reservation_the_locking_path_decides(project, queued, an
     assert Annotation.objects.count() == 1
 
 
-def test_racing_submissions_of_one_sample_store_one_label(project, queued, annotators):
-    alice = annotators[0]
-    queue_next(project=as_member(project, alice), user=alice, count=1)
-    barrier = threading.Barrier(6)
+def race(submit, n: int = 6) -> list:
+    """``submit(label)`` in ``n`` threads released at once (labels 0, 1, 2, 0, ...), each on
+    its own connection; their results, after asserting that none raised."""
+    barrier = threading.Barrier(n)
     results, errors = [], []
 
-    def submit(label):
+    def run(label):
         try:
             barrier.wait()
-            results.append(
-                annotation_submit(
-                    project=as_member(project, alice),
-                    user=alice,
-                    sample_id=queued[0].pk,
-                    label=label,
-                )
-            )
+            results.append(submit(label))
         except Exception as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=submit, args=(i % 3,)) for i in range(6)]
+    threads = [threading.Thread(target=run, args=(i % 3,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     assert not errors, errors
-    assert sum(r.created for r in results) == 1 and len(results) == 6
+    assert len(results) == n
+    return results
+
+
+def test_racing_submissions_of_one_sample_store_one_label(project, queued, annotators):
+    alice = annotators[0]
+    queue_next(project=as_member(project, alice), user=alice, count=1)
+    results = race(
+        lambda label: annotation_submit(
+            project=as_member(project, alice), user=alice, sample_id=queued[0].pk, label=label
+        )
+    )
+    assert sum(r.created for r in results) == 1
     assert Annotation.objects.count() == 1
     assert item_of(queued[0]).n_annotations == 1
 
@@ -282,35 +287,18 @@ def test_in_a_batch_the_last_label_carries_get_next(project, queued, annotators)
 def test_racing_submissions_with_next_store_one_label(project, queued, annotators):
     alice = annotators[0]
     queue_next(project=as_member(project, alice), user=alice, count=1)
-    barrier = threading.Barrier(6)
-    results, errors = [], []
-
-    def submit(label):
-        try:
-            barrier.wait()
-            results.append(
-                queue_submit(
-                    project=as_member(project, alice),
-                    user=alice,
-                    items=[{"sample_id": queued[0].pk, "label": label}],
-                    top_up=1,
-                )
-            )
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit, args=(i % 3,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    assert sum(r.outcomes[0].result.created for r in results) == 1 and len(results) == 6
+    results = race(
+        lambda label: queue_submit(
+            project=as_member(project, alice),
+            user=alice,
+            items=[{"sample_id": queued[0].pk, "label": label}],
+            top_up=1,
+        )
+    )
+    assert sum(r.outcomes[0].result.created for r in results) == 1
     assert Annotation.objects.count() == 1
     assert item_of(queued[0]).n_annotations == 1
     # each answer holds one sample she now holds, never the labeled one
-    handed = {r.top_up[0].sample_id for r in results if len(r.top_up) == 1}
-    assert len([r for r in results if len(r.top_up) == 1]) == 6
+    assert all(len(r.top_up) == 1 for r in results)
+    handed = {r.top_up[0].sample_id for r in results}
     assert queued[0].pk not in handed and handed <= set(reserved_samples(alice))
