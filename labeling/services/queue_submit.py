@@ -141,7 +141,7 @@ def queue_submit(
     # The last label carries the get-next where one statement can do both. Not under a
     # label budget: what is left of it is known only once the label is counted.
     then_next = None
-    if top_up and project.label_budget is None:
+    if top_up and project.label_budget is None and _one_statement():
         then_next = next_bounds(project=project, user=user, count=top_up, now=now)
     outcomes, handed = [], None
     for n, item in enumerate(items, 1):
@@ -176,6 +176,12 @@ def _retrain_on_labels(project: Project) -> bool:
     return config is None or bool(config.retrain_every)
 
 
+def _one_statement() -> bool:
+    """Whether a held sample's label (and the get-next after it) can be one statement:
+    on PostgreSQL, outside a transaction."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def _submit_held(
     project, user, sample_id, label, time_spent_ms, key, now, then_next
 ) -> tuple[SubmitResult, list[QueueItem] | None] | None:
@@ -183,7 +189,7 @@ def _submit_held(
     for a sample the user holds, and with ``then_next`` the get-next after it. None when
     that is not the case, or on SQLite or inside a transaction; ``_submit_locked`` then
     decides, as it always did, and get-next runs on its own."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not _one_statement():
         return None
     try:
         stored = queue_sql.label_store_held(
