@@ -215,6 +215,47 @@ def test_fields_refuses_an_unknown_field():
         sql.Fields(Project, ["id", "nope"])
 
 
+def test_fields_instance_is_what_the_orm_loads():
+    project = MembershipFactory().project
+    fields = sql.Fields(Project, ["id", "name", "classes"])
+    ((row),) = sql.fetch(
+        f"SELECT {fields.select('p')} FROM {Project._meta.db_table} p WHERE p.id = %s",
+        [project.pk],
+    )
+    found = fields.instance(row)
+    orm = Project.objects.only("id", "name", "classes").get(pk=project.pk)
+    assert type(found) is Project
+    assert (found.pk, found.name, found.classes) == (orm.pk, orm.name, orm.classes)
+    assert isinstance(found.classes, list)  # through the JSON field's converter
+    assert (found._state.adding, found._state.db) == (False, "default")
+    assert found.get_deferred_fields() == orm.get_deferred_fields()
+    assert found.created_at == project.created_at  # not selected: loads on access
+    found.name = "renamed"
+    found.save(update_fields=["name"])  # an update of the stored row, not an insert
+    assert Project.objects.get(pk=project.pk).name == "renamed"
+    assert Project.objects.count() == 1
+
+
+def test_fields_instance_sends_init_signals_where_someone_listens():
+    from django.db.models.signals import post_init
+
+    project = MembershipFactory().project
+    fields = sql.Fields(Project, ["id", "name"])
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Project)
+    try:
+        found = fields.instance([project.pk, project.name])
+    finally:
+        post_init.disconnect(receiver, sender=Project)
+    assert len(seen) == 1 and seen[0] is found and found.name == project.name
+    fields.instance([project.pk, project.name])  # nobody listens now
+    assert len(seen) == 1
+
+
 def test_project_lookup_ignores_projects_of_others():
     mine = MembershipFactory()
     other = ProjectFactory()
