@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
 from django.db.models.base import ModelState
+from django.utils.asyncio import async_unsafe
 
 M = TypeVar("M", bound=models.Model)
 
@@ -69,6 +70,7 @@ def _run(sql: str, params, read: Callable[[Any], Any]):
         return read(cursor)
 
 
+@async_unsafe  # as Django's own cursors: no blocking query from an event loop
 def _reused_cursor(conn):
     """The connection's bare cursor for fixed statements, made on its first one and kept
     while the database connection lasts. A psycopg cursor runs one statement after

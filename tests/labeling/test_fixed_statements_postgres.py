@@ -25,3 +25,25 @@ def test_fixed_statements_keep_one_cursor_while_the_connection_lasts():
     connection.close()  # a new database connection gets a cursor of its own
     assert sql.fetch("SELECT %s", [4]) == [(4,)]
     assert connection._quarry_cursor[1] is not kept and kept.connection.closed
+
+
+def test_a_kept_cursor_refuses_an_event_loop_as_django_cursors_do(monkeypatch):
+    import asyncio
+
+    from django.core.exceptions import SynchronousOnlyOperation
+    from django.db import connection
+
+    from labeling.selectors import sql
+
+    async def from_a_coroutine():
+        monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        assert sql.fetch("SELECT %s", [1]) == [(1,)]  # this context's cursor, kept
+        monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
+        try:
+            with pytest.raises(SynchronousOnlyOperation):
+                sql.fetch("SELECT %s", [2])
+        finally:
+            monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+            connection.close()
+
+    asyncio.run(from_a_coroutine())
