@@ -234,6 +234,8 @@ AXES_FAILURE_LIMIT = env_int("QUARRY_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# JSON on the API, as every API error; the login page keeps axes' message
+AXES_LOCKOUT_CALLABLE = "labeling.lockout.lockout_response"
 
 # The cache holds counts every labeling call reads (the labeled count behind the label
 # budget and the retrain trigger). Without a setting each process keeps its own and sees the

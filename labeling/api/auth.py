@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.base import QuarryApiMixin
+from labeling.api.base import ErrorSerializer, QuarryApiMixin
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -26,7 +26,14 @@ class TokenView(QuarryApiMixin, APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses=inline_serializer("Token", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="Locked out after repeated failures (`labeling.lockout`); "
+                "`Retry-After` says for how many seconds.",
+            ),
+        },
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)

@@ -23,6 +23,8 @@ def test_login_page_locks_out_after_the_failure_limit(client, victim):
     locked = client.post("/login/", {"username": "victim", "password": PASSWORD})
     assert locked.status_code == 429
     assert b"locked" in locked.content.lower()
+    assert not locked["Content-Type"].startswith("application/json")  # axes' page text
+    assert locked["Retry-After"] == "900"
     assert "_auth_user_id" not in client.session
     assert AccessAttempt.objects.filter(username="victim").exists()
 
@@ -39,6 +41,18 @@ def test_token_endpoint_locks_out_and_gives_no_token(client, victim):
     )
     assert locked.status_code == 429
     assert b"token" not in locked.content
+    # as every API error, and as the schema documents it (schemathesis found it undocumented)
+    assert locked["Content-Type"] == "application/json"
+    assert "too many failed logins" in locked.json()["detail"]
+    assert locked["Retry-After"] == "900"  # AXES_COOLOFF_TIME: a quarter of an hour
+
+
+def test_the_schema_documents_the_token_endpoints_lockout(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert "429" in responses
+    body = responses["429"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Error"}
 
 
 def test_other_users_are_not_locked(client, victim):
