@@ -1,12 +1,15 @@
 """A larger schemathesis run against the API served by gunicorn on loopback.
 
-A throw-away SQLite database under a temporary QUARRY_VAR_DIR gets two projects with
-samples, queue, labels, a model and a job; the fuzzer authenticates as the owner of the
+A throw-away SQLite database under a temporary QUARRY_VAR_DIR (with ``--postgres``, the
+PostgreSQL database ``quarry_fuzz`` on ``QUARRY_LOAD_PG``, dropped afterwards, where the
+labeling calls take their one-statement paths) gets two projects with samples, queue,
+labels, a model and a job; the fuzzer authenticates as the owner of the
 first. Every operation of the served schema is tested with ``--max-examples`` cases
 (default 100) in the examples, coverage and fuzzing phases; the checks are: no 5xx,
 documented status codes, content types and headers, and bodies that match the schema.
 
     .venv/bin/python bench/fuzz_api.py [--max-examples 100] [--phases examples,coverage,fuzzing]
+        [--postgres]
 
 Prints schemathesis' report; exits non-zero when it found a failure.
 """
@@ -25,7 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from load_server import drop_database, recreate_database
+
 ROOT = Path(__file__).resolve().parents[1]
+FUZZ_DB = "quarry_fuzz"
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_headers_conformance,response_schema_conformance"
@@ -59,6 +65,9 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=100)
     parser.add_argument("--phases", default="examples,coverage,fuzzing")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--postgres", action="store_true", help="serve from PostgreSQL instead of SQLite"
+    )
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
@@ -75,6 +84,8 @@ def main() -> None:
         "CELERY_BROKER_URL": "filesystem://",
     }
     env.pop("DATABASE_URL", None)
+    if args.postgres:
+        env["DATABASE_URL"] = recreate_database(FUZZ_DB)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     token = (
         subprocess.run(
@@ -145,6 +156,8 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        if args.postgres:
+            drop_database(FUZZ_DB)
     sys.exit(result.returncode)
 
 

@@ -23,21 +23,21 @@ def production_workers() -> int:
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
 
 
-def recreate_database() -> str:
-    """An empty ``quarry_load`` database; returns its URL."""
-    drop_database()
+def recreate_database(name: str = DB_NAME) -> str:
+    """An empty database (``quarry_load`` unless named); returns its URL."""
+    drop_database(name)
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return f"{PG}/{DB_NAME}"
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{PG}/{name}"
 
 
-def drop_database() -> None:
+def drop_database(name: str = DB_NAME) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def server_env(database_url: str, var_dir: str) -> dict[str, str]:
