@@ -1,0 +1,8 @@
+"""``test_roles.py`` again with PostgreSQL behind the API, where the labeling calls take
+their one-statement paths and the fixed statements their kept cursor."""
+
+import pytest
+
+from tests.api.test_roles import *  # noqa: F403  (collected again under this marker)
+
+pytestmark = [pytest.mark.services]
