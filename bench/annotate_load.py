@@ -40,7 +40,6 @@ import json
 import os
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,20 +49,20 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from latencies import latency_line, percentile, slow_seconds
 from load_client import Connection
 from load_server import (
     DB_NAME,
     ROOT,
+    Upkeep,
     build_project,
     cpu_by_group,
-    cpu_seconds,
     drop_database,
     free_port,
     production_workers,
     recreate_database,
     server_env,
     start_gunicorn,
-    stat_fields,
 )
 
 
@@ -211,53 +210,6 @@ class Annotator(threading.Thread):
         conn.close()
 
 
-class Upkeep(threading.Thread):
-    """The queue's upkeep at beat's interval, as a deployment's beat and worker run it."""
-
-    def __init__(self, stop_at: float):
-        super().__init__(daemon=True)
-        self.stop_at = stop_at
-        self.runs = 0
-        self.wall_ms: list[float] = []
-        self.backend_cpu_s = 0.0
-
-    def run(self) -> None:
-        from django.db import connection
-
-        from labeling.services.queue import queue_upkeep
-        from workers.celery import UPKEEP_SECONDS
-
-        try:
-            connection.ensure_connection()
-            backend = connection.connection.info.backend_pid
-            cpu_before = cpu_seconds(stat_fields(backend))
-            while time.monotonic() + UPKEEP_SECONDS < self.stop_at:
-                time.sleep(UPKEEP_SECONDS)
-                began = time.perf_counter()
-                queue_upkeep()
-                self.wall_ms.append((time.perf_counter() - began) * 1000)
-                self.runs += 1
-            self.backend_cpu_s = cpu_seconds(stat_fields(backend)) - cpu_before
-        finally:
-            connection.close()
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def latency_line(name: str, values: list[float]) -> str:
-    return (
-        f"{name:>6}: n={len(values):,}  p50={percentile(values, 50):.1f} ms  "
-        f"p95={percentile(values, 95):.1f} ms  p99={percentile(values, 99):.1f} ms  "
-        f"max={max(values, default=float('nan')):.1f} ms  "
-        f"mean={statistics.fmean(values) if values else float('nan'):.1f} ms"
-    )
-
-
 def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before) -> None:
     """Throughput, CPU and latency of the calls that began after the warm-up; the
     warm-up's calls (the annotators opening the view at once, the workers' first
@@ -293,30 +245,8 @@ def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before)
             ]
             if values or (name == "submit" and not warmup):
                 print(latency_line(name, values) + ("  (warm-up)" if warmup else ""))
-    print(slow_seconds(annotators, measured_from))
-
-
-def slow_seconds(annotators: list[Annotator], measured_from: float, slow_ms: float = 50) -> str:
-    """How the slow calls fall over the measured window, second by second: a tail made
-    of a few bad seconds (the machine stalled, a backlog from the warm-up) reads
-    differently from one spread over the whole run."""
-    by_second: dict[int, list[float]] = defaultdict(list)
-    for a in annotators:
-        for name in ("next", "submit"):
-            for t, v in a.latency[name]:
-                if t >= measured_from:
-                    by_second[int(t - measured_from)].append(v * 1000)
-    slow = sorted(s for s, values in by_second.items() if percentile(values, 99) > slow_ms)
-    where = ""
-    if slow:
-        where = " (at " + ", ".join(f"+{s}" for s in slow[:12])
-        where += " ... s)" if len(slow) > 12 else " s)"
-    worst = sorted(by_second, key=lambda s: -percentile(by_second[s], 99))[:3]
-    worst_text = ", ".join(f"+{s} s: {percentile(by_second[s], 99):.0f} ms" for s in worst)
-    return (
-        f"seconds whose calls had p99 > {slow_ms:.0f} ms: {len(slow)} of {len(by_second)}"
-        f"{where}; the worst: {worst_text}"
-    )
+    calls = [c for a in annotators for name in ("next", "submit") for c in a.latency[name]]
+    print(slow_seconds(calls, measured_from))
 
 
 def check_invariants(project_id: int, annotators: list[Annotator]) -> dict[str, object]:

@@ -23,15 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from latencies import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 PG_DB = "quarry_bench_label_latency"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def build(n_samples: int, n_labeled: int, budget: int | None = None, retrain_every: int = 0):

@@ -11,6 +11,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -180,3 +181,34 @@ def cpu_seconds(fields: list[str], *, reaped: bool = False) -> float:
     if reaped:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Upkeep(threading.Thread):
+    """The queue's upkeep at beat's interval, as a deployment's beat and worker run it."""
+
+    def __init__(self, stop_at: float):
+        super().__init__(daemon=True)
+        self.stop_at = stop_at
+        self.runs = 0
+        self.wall_ms: list[float] = []
+        self.backend_cpu_s = 0.0
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from labeling.services.queue import queue_upkeep
+        from workers.celery import UPKEEP_SECONDS
+
+        try:
+            connection.ensure_connection()
+            backend = connection.connection.info.backend_pid
+            cpu_before = cpu_seconds(stat_fields(backend))
+            while time.monotonic() + UPKEEP_SECONDS < self.stop_at:
+                time.sleep(UPKEEP_SECONDS)
+                began = time.perf_counter()
+                queue_upkeep()
+                self.wall_ms.append((time.perf_counter() - began) * 1000)
+                self.runs += 1
+            self.backend_cpu_s = cpu_seconds(stat_fields(backend)) - cpu_before
+        finally:
+            connection.close()
