@@ -1,6 +1,6 @@
 """What ``bench/annotate_load.py`` runs against: the PostgreSQL database ``quarry_load``
-with a bulk-loaded project, gunicorn started as production runs it, and the CPU the
-server's processes spend."""
+with a bulk-loaded project, gunicorn started as production runs it, the queue's upkeep
+as beat runs it, and the CPU the server's processes spend."""
 
 from __future__ import annotations
 
