@@ -143,6 +143,14 @@ class NextArgs(NamedTuple):
     attempts: int
 
 
+# What the label view shows of the samples a database function handed out (``n``: its
+# rows WITH ORDINALITY as ``handed``), one row per prediction, the newest first; a label
+# that hands nothing out still has its row (no sample).
+_SHOWN_OF_HANDED = f"""LEFT JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
+        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
+        ORDER BY n.handed, p.model_version_id DESC"""
+
+
 def next_locked(
     *, project_id: int, user_id: int, now: datetime, overlap: int, args: NextArgs
 ) -> tuple[list[Item], dict[int, Shown]]:
@@ -162,9 +170,7 @@ def next_locked(
         FROM quarry_queue_next(
             %(project)s, %(user)s, %(now)s, %(expires)s, %(overlap)s, %(count)s, %(cap)s,
             %(attempts)s) WITH ORDINALITY AS n (id, sample_id, position, handed)
-        JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
-        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
-        ORDER BY n.handed, p.model_version_id DESC""",
+        {_SHOWN_OF_HANDED}""",
         {"project": project_id, "user": user_id, "now": now, "overlap": overlap, **args._asdict()},
     )
     return _handed(rows)
@@ -318,9 +324,7 @@ def label_store_held(
             %(project)s, %(sample)s, %(user)s, %(overlap)s, %(label)s, %(spent)s, %(key)s,
             %(now)s, %(expires)s, %(count)s, %(cap)s, %(attempts)s) WITH ORDINALITY
             AS n (label_id, label_count, id, sample_id, position, handed)
-        LEFT JOIN {Sample._meta.db_table} s ON s.id = n.sample_id
-        LEFT JOIN {Prediction._meta.db_table} p ON p.sample_id = s.id
-        ORDER BY n.handed, p.model_version_id DESC""",
+        {_SHOWN_OF_HANDED}""",
         {
             "project": project_id,
             "sample": sample_id,
