@@ -189,9 +189,12 @@ class Upkeep(threading.Thread):
     def __init__(self, stop_at: float):
         super().__init__(daemon=True)
         self.stop_at = stop_at
-        self.runs = 0
-        self.wall_ms: list[float] = []
-        self.backend_cpu_s = 0.0
+        self.wall_ms: list[float] = []  # each run's
+        self.backend_cpu_s = 0.0  # of the connection's PostgreSQL backend, all runs
+
+    @property
+    def runs(self) -> int:
+        return len(self.wall_ms)
 
     def run(self) -> None:
         from django.db import connection
@@ -208,7 +211,6 @@ class Upkeep(threading.Thread):
                 began = time.perf_counter()
                 queue_upkeep()
                 self.wall_ms.append((time.perf_counter() - began) * 1000)
-                self.runs += 1
             self.backend_cpu_s = cpu_seconds(stat_fields(backend)) - cpu_before
         finally:
             connection.close()
