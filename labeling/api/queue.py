@@ -97,16 +97,28 @@ def next_in(data) -> dict:
     """``NextInSerializer``'s validated data. The bodies clients send (a JSON object with
     an integer count in range, or none) are read directly; anything else goes through the
     serializer, which answers with its own errors."""
+    return next_plain(data) or _validated(NextInSerializer, data)
+
+
+def next_plain(data) -> dict | None:
+    """What ``NextInSerializer`` makes of a plainly well-formed body, read directly; None
+    for any other body."""
     if type(data) is dict:
         count = data.get("count", 5)
         if _plain_int(count, 1, MAX_COUNT):
             return {"count": count}
-    return _validated(NextInSerializer, data)
+    return None
 
 
 def submit_in(data) -> dict:
     """``SubmitInSerializer``'s validated data, read directly from a well-formed JSON body
     (as ``next_in``); any other body goes through the serializer and its errors."""
+    return submit_plain(data) or _validated(SubmitInSerializer, data)
+
+
+def submit_plain(data) -> dict | None:
+    """What ``SubmitInSerializer`` makes of a plainly well-formed body, read directly; None
+    for any other body."""
     items = data.get("items") if type(data) is dict else None
     top_up = data.get("next", 0) if type(data) is dict else None
     if type(items) is list and 0 < len(items) <= MAX_ITEMS and _plain_int(top_up, 0, MAX_COUNT):
@@ -130,7 +142,7 @@ def submit_in(data) -> dict:
             valid.append(out)
         else:
             return {"items": valid, "next": top_up} if "next" in data else {"items": valid}
-    return _validated(SubmitInSerializer, data)
+    return None
 
 
 def _validated(serializer_class, data):
@@ -209,6 +221,40 @@ def _handed_out_fields() -> dict:
     }
 
 
+def next_answer(project: Project, user, body: dict) -> dict:
+    """Get-next's answer to a validated body (``next_in``)."""
+    try:
+        items = queue_next(project=project, user=user, count=body["count"])
+    except QueueError as exc:
+        raise Conflict(str(exc)) from exc
+    return _handed_out(project, items)
+
+
+def submit_answer(project: Project, user, body: dict) -> dict:
+    """Submit's answer to a validated body (``submit_in``): each label's result, and what
+    the get-next after them handed out when the body asked for one."""
+    try:
+        done = queue_submit(
+            project=project, user=user, items=body["items"], top_up=body.get("next", 0)
+        )
+    except QueueError as exc:
+        raise Conflict(str(exc)) from exc
+    results = [
+        {"sample_id": out.sample_id, "ok": False, "error": out.error}
+        if out.result is None
+        else {
+            "sample_id": out.sample_id,
+            "ok": True,
+            "annotation_id": out.result.annotation.pk,
+            "created": out.result.created,
+            "replayed": out.result.replayed,
+        }
+        for out in done.outcomes
+    ]
+    handed = None if done.top_up is None else _handed_out(project, done.top_up)
+    return {"results": results, "next": handed}
+
+
 class QueueNextApi(QueueApi):
     @extend_schema(
         request=NextInSerializer,
@@ -217,12 +263,7 @@ class QueueNextApi(QueueApi):
     )
     def post(self, request, project_id: int):
         project = self.project(project_id)
-        count = next_in(request.data)["count"]
-        try:
-            items = queue_next(project=project, user=request.user, count=count)
-        except QueueError as exc:
-            raise Conflict(str(exc)) from exc
-        return Response(_handed_out(project, items))
+        return Response(next_answer(project, request.user, next_in(request.data)))
 
 
 class QueueSubmitApi(QueueApi):
@@ -256,30 +297,7 @@ class QueueSubmitApi(QueueApi):
     )
     def post(self, request, project_id: int):
         project = self.project(project_id)
-        body = submit_in(request.data)
-        try:
-            done = queue_submit(
-                project=project,
-                user=request.user,
-                items=body["items"],
-                top_up=body.get("next", 0),
-            )
-        except QueueError as exc:
-            raise Conflict(str(exc)) from exc
-        results = [
-            {"sample_id": out.sample_id, "ok": False, "error": out.error}
-            if out.result is None
-            else {
-                "sample_id": out.sample_id,
-                "ok": True,
-                "annotation_id": out.result.annotation.pk,
-                "created": out.result.created,
-                "replayed": out.result.replayed,
-            }
-            for out in done.outcomes
-        ]
-        handed = None if done.top_up is None else _handed_out(project, done.top_up)
-        return Response({"results": results, "next": handed})
+        return Response(submit_answer(project, request.user, submit_in(request.data)))
 
 
 class QueueSkipApi(QueueApi):

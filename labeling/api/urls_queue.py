@@ -3,12 +3,17 @@
 from django.urls import path
 
 from labeling.api import queue
+from labeling.api.queue_direct import direct
 
 urlpatterns = [
-    path("projects/<int:project_id>/queue/next/", queue.QueueNextApi.as_view(), name="queue-next"),
+    path(
+        "projects/<int:project_id>/queue/next/",
+        direct(queue.QueueNextApi.as_view(), queue.next_plain, queue.next_answer),
+        name="queue-next",
+    ),
     path(
         "projects/<int:project_id>/queue/submit/",
-        queue.QueueSubmitApi.as_view(),
+        direct(queue.QueueSubmitApi.as_view(), queue.submit_plain, queue.submit_answer),
         name="queue-submit",
     ),
     path("projects/<int:project_id>/queue/skip/", queue.QueueSkipApi.as_view(), name="queue-skip"),
