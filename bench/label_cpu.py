@@ -4,7 +4,12 @@ and no other process competing for the cores. ``bench/annotate_load.py`` measure
 whole deployment under load; this measures the application's own share of it, and with
 ``--profile`` shows where it goes.
 
-    .venv/bin/python bench/label_cpu.py [--calls 3000] [--profile 30]
+    .venv/bin/python bench/label_cpu.py [--calls 3000] [--profile 30] [--against-drf]
+
+``--against-drf`` alternates blocks of calls answered outside DRF's request cycle (the
+plain calls clients send, ``labeling.api.queue_direct``) with blocks of the same calls
+sent with ``Content-Type: application/json; charset=utf-8``, which the DRF view answers,
+and prints both: what the direct path saves, with the VM's drift spread over both.
 
 Uses the same bulk-loaded PostgreSQL database ``quarry_load`` (dropped afterwards) and
 the production settings. Prints the CPU of this process (Django, DRF, psycopg) and of
@@ -47,6 +52,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print cProfile's N costliest"
     )
+    parser.add_argument(
+        "--against-drf",
+        action="store_true",
+        help="alternate blocks of calls with blocks the DRF view answers",
+    )
+    parser.add_argument("--block", type=int, default=250, help="calls per block (--against-drf)")
     args = parser.parse_args()
     if args.calls < 1 or args.warmup < 0:
         parser.error("--calls must be at least 1 and --warmup at least 0")
@@ -58,6 +69,7 @@ class Caller:
 
     def __init__(self, application, project_id: int):
         self.application, self.project_id = application, project_id
+        self.content_type = "application/json"
 
     def post(self, token: str, name: str, body: dict) -> dict:
         payload = json.dumps(body).encode()
@@ -71,7 +83,7 @@ class Caller:
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_HOST": "127.0.0.1:8000",
             "HTTP_AUTHORIZATION": f"Token {token}",
-            "CONTENT_TYPE": "application/json",
+            "CONTENT_TYPE": self.content_type,
             "CONTENT_LENGTH": str(len(payload)),
             "wsgi.input": io.BytesIO(payload),
             "wsgi.errors": sys.stderr,
@@ -143,6 +155,9 @@ def main() -> None:
         handed = {t: caller.post(t, "next", {"count": 1}) for t in tokens}
         label_calls(caller, tokens, handed, args.warmup)
         backend = connection.connection.info.backend_pid
+        if args.against_drf:
+            against_drf(caller, tokens, handed, args.calls, args.block, backend)
+            return
         wal = wal_position()
         cpu, pg, wall = time.process_time(), cpu_seconds(stat_fields(backend)), time.perf_counter()
         if args.profile:
@@ -178,6 +193,26 @@ def main() -> None:
         connections.close_all()
         drop_database()
         print(f"== database {DB_NAME} dropped")
+
+
+def against_drf(caller, tokens, handed, calls: int, block: int, backend: int) -> None:
+    """Blocks of direct calls and of DRF's, alternating; CPU per call for each."""
+    spent = {"application/json": [], "application/json; charset=utf-8": []}
+    for n in range(max(2, calls // block)):
+        caller.content_type = list(spent)[n % 2]
+        cpu, pg = time.process_time(), cpu_seconds(stat_fields(backend))
+        label_calls(caller, tokens, handed, block)
+        pg = cpu_seconds(stat_fields(backend)) - pg
+        spent[caller.content_type].append((time.process_time() - cpu, pg))
+    print(f"== label calls (submit + next) in alternating blocks of {block:,}")
+    for (content_type, blocks), side in zip(spent.items(), ("direct", "DRF's view"), strict=True):
+        per_call = sorted(1000 * cpu / block for cpu, _ in blocks)
+        pg = 1000 * sum(p for _, p in blocks) / (block * len(blocks))
+        print(
+            f"{side:>10} ({content_type}): {len(blocks)} blocks, application CPU per call "
+            f"median {per_call[len(per_call) // 2]:.3f} ms (min {per_call[0]:.3f}, "
+            f"max {per_call[-1]:.3f}); PostgreSQL {pg:.3f} ms"
+        )
 
 
 if __name__ == "__main__":
