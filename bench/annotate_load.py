@@ -26,8 +26,8 @@ goes (its capacity), and each waits behind the others' calls, so the latency is 
 queue: 50 / throughput on average. The first ``--warmup`` seconds (the annotators opening
 the view at once, the workers' first connections) are reported apart. Below the
 latencies: in how many seconds of the measured window the calls' p99 passed 50 ms (a
-tail from a few bad seconds reads differently from one spread over the run), and what
-each upkeep run took.
+tail from a few bad seconds reads differently from one spread over the run; how busy the
+CPUs were in the worst of them), and what each upkeep run took.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Prints, asserts nothing.
 """
@@ -54,6 +54,7 @@ from load_client import Connection
 from load_server import (
     DB_NAME,
     ROOT,
+    MachineCpu,
     Upkeep,
     build_project,
     cpu_by_group,
@@ -210,7 +211,7 @@ class Annotator(threading.Thread):
         conn.close()
 
 
-def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before) -> None:
+def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before, machine) -> None:
     """Throughput, CPU and latency of the calls that began after the warm-up; the
     warm-up's calls (the annotators opening the view at once, the workers' first
     connections) on their own lines."""
@@ -246,7 +247,7 @@ def report(args, annotators, began, measured_from, ended, cpu_after, cpu_before)
             if values or (name == "submit" and not warmup):
                 print(latency_line(name, values) + ("  (warm-up)" if warmup else ""))
     calls = [c for a in annotators for name in ("next", "submit") for c in a.latency[name]]
-    print(slow_seconds(calls, measured_from))
+    print(slow_seconds(calls, measured_from, busy=machine.busy))
 
 
 def check_invariants(project_id: int, annotators: list[Annotator]) -> dict[str, object]:
@@ -319,12 +320,13 @@ def main() -> None:
             )
             for t in tokens
         ]
-        upkeep = Upkeep(stop_at)
+        upkeep, machine = Upkeep(stop_at), MachineCpu(stop_at)
         # What the set-up left (Django, the project's rows: 170,000 objects) out of the
         # collector's reach: a full collection took 88 ms, and every annotator thread
         # waits for it, so the calls in flight would read that pause as server latency.
         gc.freeze()
         began = time.perf_counter()
+        machine.start()
         if not args.no_upkeep:
             upkeep.start()
         for annotator in annotators:
@@ -341,7 +343,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    report(args, annotators, began, measured_from, ended, cpu_after, cpu_before)
+    report(args, annotators, began, measured_from, ended, cpu_after, cpu_before, machine)
     print(f"queue upkeep runs (reservations purged, tables vacuumed): {upkeep.runs}")
     if upkeep.wall_ms:
         print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -24,11 +24,15 @@ def latency_line(name: str, values: list[float]) -> str:
 
 
 def slow_seconds(
-    calls: Iterable[tuple[float, float]], measured_from: float, slow_ms: float = 50
+    calls: Iterable[tuple[float, float]],
+    measured_from: float,
+    slow_ms: float = 50,
+    busy: Callable[[float, float], float | None] | None = None,
 ) -> str:
     """How the slow calls fall over the measured window, second by second: a tail made
     of a few bad seconds (the machine stalled, a backlog from the warm-up) reads
-    differently from one spread over the whole run."""
+    differently from one spread over the whole run. ``busy(start, end)``, where given,
+    says how busy the CPUs were in each of the worst seconds."""
     by_second: dict[int, list[float]] = defaultdict(list)
     for began, seconds in calls:
         if began >= measured_from:
@@ -39,8 +43,16 @@ def slow_seconds(
         where = " (at " + ", ".join(f"+{s}" for s in slow[:12])
         where += " ... s)" if len(slow) > 12 else " s)"
     worst = sorted(by_second, key=lambda s: -percentile(by_second[s], 99))[:3]
-    worst_text = ", ".join(f"+{s} s: {percentile(by_second[s], 99):.0f} ms" for s in worst)
+    worst_text = ", ".join(
+        f"+{s} s: {percentile(by_second[s], 99):.0f} ms" + _busy_text(busy, measured_from + s)
+        for s in worst
+    )
     return (
         f"seconds whose calls had p99 > {slow_ms:.0f} ms: {len(slow)} of {len(by_second)}"
         f"{where}; the worst: {worst_text}"
     )
+
+
+def _busy_text(busy, start: float) -> str:
+    share = busy(start, start + 1) if busy else None
+    return "" if share is None else f" (CPUs {100 * share:.0f} % busy)"

@@ -183,6 +183,31 @@ def cpu_seconds(fields: list[str], *, reaped: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class MachineCpu(threading.Thread):
+    """How busy the machine's CPUs were, read from /proc/stat four times a second until
+    ``stop_at``: a slow second with the CPUs saturated is load; one with CPU to spare is
+    a stall elsewhere (a lock, the disk, the VM)."""
+
+    def __init__(self, stop_at: float):
+        super().__init__(daemon=True)
+        self.stop_at = stop_at
+        self.samples: list[tuple[float, int, int]] = []  # (perf_counter, busy, total) ticks
+
+    def run(self) -> None:
+        while time.monotonic() < self.stop_at:
+            fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            idle = fields[3] + fields[4]  # idle, iowait
+            self.samples.append((time.perf_counter(), sum(fields) - idle, sum(fields)))
+            time.sleep(0.25)
+
+    def busy(self, start: float, end: float) -> float | None:
+        """The CPUs' busy share between two ``perf_counter`` times (None: not sampled)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+            return None
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][2] - inside[0][2])
+
+
 class Upkeep(threading.Thread):
     """The queue's upkeep at beat's interval, as a deployment's beat and worker run it."""
 
