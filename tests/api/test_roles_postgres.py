@@ -1,5 +1,8 @@
-"""``test_roles.py`` again with PostgreSQL behind the API, where the labeling calls take
-their one-statement paths and the fixed statements their kept cursor."""
+"""``test_roles.py`` again with PostgreSQL behind the API: the token's
+user and project read in one statement, get-next's database function, the fixed statements'
+kept cursor and PostgreSQL's own errors. These run inside the test's transaction, where a
+label takes the locked path; ``test_fuzz_postgres.py`` and ``test_queue_direct_postgres.py``
+run outside one, as a web worker does."""
 
 import pytest
 
