@@ -34,6 +34,7 @@ def run(folder: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:
     argv = ["--images", str(folder), "--out", str(out), "--backbone", args.backbone]
     argv += ["--batch-size", str(args.batch_size), "--seed", str(seed), "--no-progress"]
     argv += ["--minutes", str(args.minutes)] if args.minutes else ["--epochs", str(args.epochs)]
+    argv += ["--grayscale", str(args.grayscale)] if args.grayscale is not None else []
     started = time.perf_counter()
     if cli(argv) != 0:
         sys.exit("pretraining failed")
@@ -43,26 +44,33 @@ def run(folder: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:
     y, _ = labels_from_names(names)
     result = compare(encoder, images, y, k=20)
     native, _ = load_images(folder)
-    train, test = stratified_split(y, test_fraction=0.5, seed=0)
-    at_8 = pixel_knn(native[train], y[train], native[test], y[test], k=20, t=0.1)
-    result.update({f"{key} at 8 px": value for key, value in at_8.items()})
+    if native.shape[1] != encoder.image_size:
+        train, test = stratified_split(y, test_fraction=0.5, seed=0)
+        own = pixel_knn(native[train], y[train], native[test], y[test], k=20, t=0.1)
+        result.update({f"{key} at {native.shape[1]} px": v for key, v in own.items()})
     result["minutes"] = minutes
     result["size"] = encoder.image_size
     return result
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(description: str, epochs: int) -> argparse.ArgumentParser:
+    """The options of the benches that pretrain on a labeled set through the CLI."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--backbone", default="cnn_small")
-    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--minutes", type=float, default=0, help="a time budget instead of --epochs")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seeds", type=int, default=3)
-    args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="quarry-digits-") as tmp:
-        folder = Path(tmp) / "digits"
+    p.add_argument("--grayscale", type=float, default=None, help="the CLI's --grayscale")
+    return p
+
+
+def run_seeds(name: str, write, args: argparse.Namespace) -> None:
+    """``write(folder)`` the labeled set, then pretrain and compare once per seed."""
+    with tempfile.TemporaryDirectory(prefix=f"quarry-{name}-") as tmp:
+        folder = Path(tmp) / name
         folder.mkdir()
-        write_digits(folder)
+        write(folder)
         for seed in range(args.seeds):
             r = run(folder, args, seed)
             pixels = {k: v for k, v in r.items() if "pixels" in k}
@@ -74,6 +82,10 @@ def main() -> None:
                 + f"; {100 * (r['embeddings'] - pixels[best]):+.2f} points over {best}",
                 flush=True,
             )
+
+
+def main() -> None:
+    run_seeds("digits", write_digits, parser(__doc__.splitlines()[0], 200).parse_args())
 
 
 if __name__ == "__main__":

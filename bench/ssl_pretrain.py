@@ -78,6 +78,7 @@ def quarry_throughput(
         batch_size=batch_size,
         schedule="constant",
         precision=precision,
+        grayscale=0.2,  # lightly's SimCLRTransform below: the same recipe on both sides
     )
     marks: list[float] = []
     result = pretrain(
@@ -109,6 +110,7 @@ def lightly_worker(
         input_size=32,
         cj_strength=0.5,
         min_scale=0.08,
+        random_gray_scale=0.2,
         gaussian_blur=0.0,
         normalize={"mean": [0.4914, 0.4822, 0.4465], "std": [0.2470, 0.2435, 0.2616]},
     )
@@ -277,6 +279,7 @@ def quality(args: argparse.Namespace) -> None:
             warmup_epochs=args.warmup_epochs,
             view_size=(view_size or None) if METHODS[method].two_views else None,
             precision=args.precision,
+            **({"grayscale": args.grayscale} if args.grayscale is not None else {}),
         )
         if not args.epochs:
             config = PretrainConfig(**{**config.to_dict(), "epochs": 10_000})  # an upper bound
@@ -301,7 +304,8 @@ def quality(args: argparse.Namespace) -> None:
         figures = ", ".join(f"{k} {100 * v:.2f}%" for k, v in rows.items())
         print(
             f"{method} {backbone}"
-            f"{f', {config.view_size} px views' if config.view_size else ''}: "
+            f"{f', {config.view_size} px views' if config.view_size else ''}"
+            f"{f', grayscale p={config.grayscale:g}' if METHODS[method].two_views else ''}: "
             f"{steps} steps of {args.batch_size} ({len(result.history)} "
             f"epoch(s) over {len(train_x)} images) in "
             f"{minutes:.1f} min on {args.device}; kNN (k=200, t=0.1) on {len(test_x)} test: {figures}; "
@@ -341,6 +345,12 @@ def main() -> None:
         default=None,
         help="side of SimCLR/BYOL's views: 0 = the image size; default 16 on a CPU, "
         "the image size on other devices",
+    )
+    q.add_argument(
+        "--grayscale",
+        type=float,
+        default=None,
+        help="probability of a grayscale view (SimCLR, BYOL; default: PretrainConfig's)",
     )
     q.add_argument("--backbone", default="resnet18")
     q.add_argument("--methods", default="simclr")

@@ -6,7 +6,9 @@ numbers come from torch's global generator, whose state the trainer checkpoints.
 
 SimCLR's recipe (Chen et al. 2020, https://arxiv.org/abs/2002.05709, appendix A): random
 resized crop (scale 0.08-1), horizontal flip, colour jitter (0.4, 0.4, 0.4, 0.1) with p=0.8,
-grayscale with p=0.2, and Gaussian blur (p=0.5) only for images larger than 64 px.
+grayscale with p=0.2, and Gaussian blur (p=0.5) only for images larger than 64 px. Quarry's
+default makes half the views grayscale instead of a fifth (``PretrainConfig.grayscale``; why
+in docs/ssl_pretrain.md).
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ def to_float(batch_uint8: torch.Tensor) -> torch.Tensor:
     return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def simclr_augment(image_size: int, *, jitter: float = 0.5, min_scale: float = 0.08) -> nn.Module:
-    """SimCLR's view transform; ``jitter`` is the colour-jitter strength (0.5 for CIFAR)."""
+def simclr_augment(
+    image_size: int, *, jitter: float = 0.5, min_scale: float = 0.08, grayscale: float = 0.5
+) -> nn.Module:
+    """SimCLR's view transform; ``jitter`` is the colour-jitter strength (0.5 for CIFAR),
+    ``grayscale`` the probability of a grayscale view."""
     ops: list[nn.Module] = [
         K.RandomResizedCrop(
             (image_size, image_size), scale=(min_scale, 1.0), cropping_mode="resample"
         ),
         K.RandomHorizontalFlip(),
         K.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter, 0.2 * jitter, p=0.8),
-        K.RandomGrayscale(p=0.2),
+        K.RandomGrayscale(p=grayscale),
     ]
     if image_size > 64:
         kernel = max(3, int(0.1 * image_size) // 2 * 2 + 1)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .backbones import BACKBONES, input_size
 from .checkpoint import save_encoder
-from .config import SCHEDULES, PretrainConfig
+from .config import GRAYSCALE, SCHEDULES, PretrainConfig
 from .data import load_images
 from .embed import embed
 from .methods import METHODS
@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="side of SimCLR/BYOL's augmented views (default: the image size; smaller is faster)",
+    )
+    p.add_argument(
+        "--grayscale",
+        type=float,
+        default=GRAYSCALE,
+        help=f"probability of a grayscale view for SimCLR/BYOL (default {GRAYSCALE}); "
+        "higher where colour says nothing of the class",
     )
     p.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
     p.add_argument(
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup_epochs=args.warmup_epochs,
             view_size=args.view_size,
             precision=args.precision,
+            grayscale=args.grayscale,
         )
         images, names = load_images(args.images, size=args.image_size)
         if args.image_size is None:

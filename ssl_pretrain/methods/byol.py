@@ -35,7 +35,7 @@ class BYOL(Method):
         self.predictor = mlp(256, hidden, 256)
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
         self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
-        self.augment = simclr_augment(self.view_size)
+        self.augment = simclr_augment(self.view_size, grayscale=config.grayscale)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         views = torch.cat([self.augment(x), self.augment(x)])

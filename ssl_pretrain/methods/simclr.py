@@ -35,7 +35,7 @@ class SimCLR(Method):
     def __init__(self, encoder: Encoder, config: PretrainConfig) -> None:
         super().__init__(encoder, config)
         self.projector = mlp(encoder.dim, 2048 if encoder.dim >= 2048 else 512, 128)
-        self.augment = simclr_augment(self.view_size)
+        self.augment = simclr_augment(self.view_size, grayscale=config.grayscale)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         v1, v2 = self.augment(x), self.augment(x)

@@ -126,3 +126,17 @@ def test_cli_precision_is_kept_in_the_checkpoint_and_checked_on_resume(
     with pytest.raises(SystemExit):
         main([*argv, "--precision", "fp16"])
     assert "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
+def test_cli_grayscale_reaches_the_views_and_the_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_pool(tmp_path, 8, 16)
+    argv = ["--images", str(tmp_path), "--out", str(tmp_path / "run"), "--backbone", "cnn_small"]
+    argv += ["--batch-size", "4", "--no-progress", "--epochs", "1"]
+    assert main([*argv, "--grayscale", "0.9"]) == 0
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["config"]["grayscale"] == 0.9
+    assert main([*argv, "--grayscale", "2"]) == 2
+    assert "grayscale must be a probability in [0, 1], got 2.0" in capsys.readouterr().err
+    assert main([*argv, "--method", "rotation", "--grayscale", "0.9"]) == 2
+    assert "grayscale applies to the two-view methods" in capsys.readouterr().err

@@ -28,6 +28,11 @@ def test_registries_hold_the_named_entries() -> None:
             {"method": "byol", "backbone": "vit_tiny", "view_size": 16},
             "needs a convolutional backbone",
         ),
+        ({"grayscale": 1.5}, r"grayscale must be a probability in \[0, 1\], got 1.5"),
+        ({"grayscale": -0.1}, "grayscale must be a probability"),
+        ({"grayscale": True}, "grayscale must be a probability"),
+        ({"grayscale": "half"}, "grayscale must be a probability"),
+        ({"method": "rotation", "grayscale": 0.9}, "two-view methods .* not 'rotation'"),
     ],
 )
 def test_bad_config_gets_a_clear_error(kwargs: dict, message: str) -> None:
@@ -42,3 +47,10 @@ def test_config_is_frozen_and_round_trips() -> None:
     assert PretrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown PretrainConfig fields: colour"):
         PretrainConfig.from_dict({**config.to_dict(), "colour": 1})
+
+
+def test_a_checkpoint_written_before_grayscale_existed_keeps_what_it_trained_with() -> None:
+    saved = PretrainConfig(method="simclr", backbone="cnn_small", epochs=3).to_dict()
+    del saved["grayscale"]
+    assert PretrainConfig.from_dict(saved).grayscale == 0.2
+    assert PretrainConfig.from_dict({**saved, "grayscale": 0.7}).grayscale == 0.7
