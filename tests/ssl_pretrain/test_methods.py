@@ -33,7 +33,13 @@ def test_loss_decreases_over_a_few_steps(name: str, backbone: str) -> None:
     torch.manual_seed(0)
     images, _ = blobs(16, 16)
     x = to_float(torch.from_numpy(images))
-    method = build_method(PretrainConfig(method=name, backbone=backbone, batch_size=16), 16)
+    # The toy images of one class differ only in their colour noise. With half of SimCLR's
+    # views grayscale (the default) 12 steps leave its loss at chance, log(31) = 3.43, on
+    # them; with SimCLR's original fifth they do not. (Which share learns better on real
+    # images is for the benches: bench/ssl_pretrain.py quality, bench/ssl_shapes.py.)
+    extra = {"grayscale": 0.2} if name == "simclr" else {}
+    config = PretrainConfig(method=name, backbone=backbone, batch_size=16, **extra)
+    method = build_method(config, 16)
     method.train()
     optimizer = torch.optim.Adam([p for p in method.parameters() if p.requires_grad], lr=1e-3)
     before = _fixed_loss(method, x)
