@@ -22,8 +22,7 @@ import json
 from collections.abc import Callable
 
 from django.http import HttpResponse
-from rest_framework.settings import api_settings
-from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.renderers import JSONRenderer
 
 from labeling.api.base import body_limit, exception_handler
 from labeling.authentication import token_key
@@ -31,6 +30,7 @@ from labeling.selectors.projects import member_by_token
 
 JSON = "application/json"
 _ACCEPTED = (None, "*/*", JSON)
+_RENDERER = JSONRenderer()
 # the headers DRF's exception handler may set on an error's answer
 _ERROR_HEADERS = ("WWW-Authenticate", "Retry-After")
 
@@ -101,17 +101,8 @@ def _refuse(constant: str):
 
 
 def _json(data, status: int, drf_view) -> HttpResponse:
-    """``data`` rendered as DRF's ``JSONRenderer`` renders it with the project's
-    settings, with the headers DRF's view adds."""
-    text = json.dumps(
-        data,
-        cls=JSONEncoder,
-        ensure_ascii=not api_settings.UNICODE_JSON,
-        allow_nan=not api_settings.STRICT_JSON,
-        separators=(",", ":") if api_settings.COMPACT_JSON else (", ", ": "),
-    )
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    response = HttpResponse(text.encode(), status=status, content_type=JSON)
+    """``data`` rendered by DRF's ``JSONRenderer``, with the headers DRF's view adds."""
+    response = HttpResponse(_RENDERER.render(data), status=status, content_type=JSON)
     for name, value in _headers(drf_view).items():
         response[name] = value
     return response
