@@ -34,6 +34,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg.zip"
+# SimCLR's grayscale share, on both sides of the throughput comparison (lightly's default)
+SIMCLR_GRAYSCALE = 0.2
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
@@ -78,7 +80,7 @@ def quarry_throughput(
         batch_size=batch_size,
         schedule="constant",
         precision=precision,
-        grayscale=0.2,  # lightly's SimCLRTransform below: the same recipe on both sides
+        grayscale=SIMCLR_GRAYSCALE,
     )
     marks: list[float] = []
     result = pretrain(
@@ -110,7 +112,7 @@ def lightly_worker(
         input_size=32,
         cj_strength=0.5,
         min_scale=0.08,
-        random_gray_scale=0.2,
+        random_gray_scale=SIMCLR_GRAYSCALE,
         gaussian_blur=0.0,
         normalize={"mean": [0.4914, 0.4822, 0.4465], "std": [0.2470, 0.2435, 0.2616]},
     )

@@ -17,6 +17,8 @@ import kornia.augmentation as K
 import torch
 from torch import nn
 
+from .config import GRAYSCALE
+
 
 def to_float(batch_uint8: torch.Tensor) -> torch.Tensor:
     """``[n, H, W, 3]`` uint8 -> ``[n, 3, H, W]`` float32 in [0, 1] (channels_last memory)."""
@@ -24,7 +26,7 @@ def to_float(batch_uint8: torch.Tensor) -> torch.Tensor:
 
 
 def simclr_augment(
-    image_size: int, *, jitter: float = 0.5, min_scale: float = 0.08, grayscale: float = 0.5
+    image_size: int, *, jitter: float = 0.5, min_scale: float = 0.08, grayscale: float = GRAYSCALE
 ) -> nn.Module:
     """SimCLR's view transform; ``jitter`` is the colour-jitter strength (0.5 for CIFAR),
     ``grayscale`` the probability of a grayscale view."""

@@ -89,10 +89,7 @@ class PretrainConfig:
         if self.view_size is not None:
             _int_at_least("view_size", self.view_size, 8)
             if not method_cls.two_views:
-                two = ", ".join(sorted(name for name, m in METHODS.items() if m.two_views))
-                raise ValueError(
-                    f"view_size applies to the two-view methods ({two}), not {self.method!r}"
-                )
+                _two_views_only("view_size", self.method)
             if self.backbone.startswith("vit"):
                 raise ValueError("view_size needs a convolutional backbone (a ViT's grid is fixed)")
         if isinstance(self.grayscale, bool) or not (
@@ -100,10 +97,7 @@ class PretrainConfig:
         ):
             raise ValueError(f"grayscale must be a probability in [0, 1], got {self.grayscale!r}")
         if self.grayscale != GRAYSCALE and not method_cls.two_views:
-            two = ", ".join(sorted(name for name, m in METHODS.items() if m.two_views))
-            raise ValueError(
-                f"grayscale applies to the two-view methods ({two}), not {self.method!r}"
-            )
+            _two_views_only("grayscale", self.method)
         if method_cls.needs_vit and not self.backbone.startswith("vit"):
             raise ValueError(
                 f"method {self.method!r} needs a ViT backbone (vit_tiny, vit_small), "
@@ -120,6 +114,13 @@ class PretrainConfig:
         if unknown:
             raise ValueError(f"unknown PretrainConfig fields: {', '.join(unknown)}")
         return cls(**{**_BEFORE, **data})
+
+
+def _two_views_only(setting: str, method: str) -> None:
+    from .methods import METHODS
+
+    two = ", ".join(sorted(name for name, m in METHODS.items() if m.two_views))
+    raise ValueError(f"{setting} applies to the two-view methods ({two}), not {method!r}")
 
 
 def _int_at_least(name: str, value: Any, low: int) -> None:

@@ -177,7 +177,7 @@ class QueueApi(QuarryApiMixin, APIView):
         if key is None or type(project_id) is not int:
             return super().perform_authentication(request)
         found = member_by_token(key=key, project_id=project_id)
-        if found is None or not found[0].is_active:
+        if found is None:
             return super().perform_authentication(request)
         user, project = found
         request.user, request.auth = user, Token(key=key, user=user)

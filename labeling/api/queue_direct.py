@@ -63,7 +63,7 @@ def _answer(request, project_id, read, answer, drf_view) -> HttpResponse | None:
     if data is None:
         return None
     found = member_by_token(key=key, project_id=project_id)
-    if found is None or not found[0].is_active or found[1] is None:
+    if found is None or found[1] is None:
         return None
     user, project = found
     request.user = user

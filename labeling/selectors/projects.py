@@ -48,7 +48,8 @@ def project_for_member(*, project_id: int, user_id: int) -> Project | None:
 
 def member_by_token(*, key: str, project_id: int) -> tuple[User, Project | None] | None:
     """The API token's user and, as ``project_for_member`` gives it, the project when the
-    user belongs to it (else None there); None for a key no token has. One fixed
+    user belongs to it (else None there); None for a key no token has or whose user is
+    inactive (token authentication then refuses it, with its message). One fixed
     statement: a labeling call sent with a token needs no other to know who asks and
     in which role."""
     found = sql.fetch(
@@ -65,6 +66,8 @@ def member_by_token(*, key: str, project_id: int) -> tuple[User, Project | None]
         return None
     row = found[0]
     user = USER.instance(row[: len(USER)])
+    if not user.is_active:
+        return None
     member = row[len(USER) :]
     return user, None if member[0] is None else _member_project(member, user.pk)
 

@@ -90,6 +90,9 @@ def test_member_by_token_reads_user_role_and_loop():
     assert member_by_token(key=key, project_id=other.pk) == (member.user, None)
     assert member_by_token(key=key, project_id=2**63) == (member.user, None)
     assert member_by_token(key=key[::-1], project_id=project.pk) is None
+    member.user.is_active = False
+    member.user.save(update_fields=["is_active"])
+    assert member_by_token(key=key, project_id=project.pk) is None
 
 
 def _queue_next(client, project, **headers):
