@@ -22,9 +22,10 @@ import json
 from collections.abc import Callable
 
 from django.http import HttpResponse
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
-from labeling.api.base import body_limit, exception_handler
+from labeling.api.base import body_limit, check_content_length, exception_handler
 from labeling.authentication import token_key
 from labeling.selectors.projects import member_by_token
 
@@ -84,15 +85,9 @@ def _body(request):
     """The body as DRF's strict JSON parser reads it, or None where that parser might
     answer otherwise (too large, not UTF-8, not strict JSON)."""
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    limit = body_limit()
-    if length <= 0 or (limit and length > limit):
-        return None
-    try:
+        check_content_length(request, body_limit(), "JSON body")
         return json.loads(request.body.decode("utf-8"), parse_constant=_refuse)
-    except ValueError:
+    except (APIException, ValueError):
         return None
 
 
