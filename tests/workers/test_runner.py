@@ -49,6 +49,23 @@ def test_pretrain_job_saves_an_encoder_and_embeds_every_sample(project):
     assert job.result["embed"] == {"encoder": encoder.pk, "new": 60, "total": 60}
 
 
+def test_a_pretrain_job_takes_the_two_view_settings_from_its_params(project):
+    job = job_create(
+        project=project, kind=Job.Kind.PRETRAIN, params={"round": False, "grayscale": 0.0}
+    )
+    assert run_job(job.pk) == "succeeded"
+    encoder = EncoderVersion.objects.get(project=project)
+    assert encoder.params["grayscale"] == 0.0
+    assert encoder.params["view_size"] is None
+    bad = job_create(
+        project=project, kind=Job.Kind.PRETRAIN, params={"round": False, "grayscale": 2}
+    )
+    assert run_job(bad.pk) == "failed"
+    bad.refresh_from_db()
+    assert "grayscale must be a probability in [0, 1], got 2" in bad.error
+    assert EncoderVersion.objects.filter(project=project).count() == 1
+
+
 def test_an_unreadable_pretraining_checkpoint_is_replaced(project):
     job = job_create(project=project, kind=Job.Kind.PRETRAIN, params={"round": False})
     checkpoint = files.encoder_dir(project.pk, job.pk) / "checkpoint.pt"

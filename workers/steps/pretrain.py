@@ -15,7 +15,10 @@ from workers.pool import image_size_for, images_load
 
 # Contrastive methods need negatives in a batch: OOM halving stops here.
 MIN_BATCH_SIZE = 8
-OVERRIDABLE = ("method", "backbone", "epochs", "batch_size", "lr", "seed", "image_size", "schedule")
+# Job parameters that replace the project's pretraining settings for one job; the last
+# four have no project setting and keep ssl_pretrain's defaults unless a job gives them.
+OPTIONAL = ("lr", "schedule", "grayscale", "view_size")
+OVERRIDABLE = ("method", "backbone", "epochs", "batch_size", "seed", "image_size", *OPTIONAL)
 
 
 def run(ctx: StepContext) -> EncoderVersion:
@@ -43,7 +46,7 @@ def run(ctx: StepContext) -> EncoderVersion:
         "seed": int(given.get("seed", 0)),
         "image_size": size,
     }
-    for key in ("lr", "schedule"):
+    for key in OPTIONAL:
         if key in given:
             wanted[key] = given[key]
     try:
