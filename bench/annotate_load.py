@@ -27,7 +27,8 @@ queue: 50 / throughput on average. The first ``--warmup`` seconds (the annotator
 the view at once, the workers' first connections) are reported apart. Below the
 latencies: in how many seconds of the measured window the calls' p99 passed 50 ms (a
 tail from a few bad seconds reads differently from one spread over the run; how busy the
-CPUs were in the worst of them), and what each upkeep run took.
+CPUs were in the worst of them, and how much of their time the hypervisor took), and what
+each upkeep run took.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Prints, asserts nothing.
 """

@@ -27,12 +27,13 @@ def slow_seconds(
     calls: Iterable[tuple[float, float]],
     measured_from: float,
     slow_ms: float = 50,
-    busy: Callable[[float, float], float | None] | None = None,
+    busy: Callable[[float, float], tuple[float, float] | None] | None = None,
 ) -> str:
     """How the slow calls fall over the measured window, second by second: a tail made
     of a few bad seconds (the machine stalled, a backlog from the warm-up) reads
     differently from one spread over the whole run. ``busy(start, end)``, where given,
-    says how busy the CPUs were in each of the worst seconds."""
+    says how busy the CPUs were in each of the worst seconds, and what share of their time
+    the hypervisor took (steal)."""
     by_second: dict[int, list[float]] = defaultdict(list)
     for began, seconds in calls:
         if began >= measured_from:
@@ -54,5 +55,7 @@ def slow_seconds(
 
 
 def _busy_text(busy, start: float) -> str:
-    share = busy(start, start + 1) if busy else None
-    return "" if share is None else f" (CPUs {100 * share:.0f} % busy)"
+    shares = busy(start, start + 1) if busy else None
+    if shares is None:
+        return ""
+    return f" (CPUs {100 * shares[0]:.0f} % busy, {100 * shares[1]:.0f} % stolen)"

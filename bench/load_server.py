@@ -186,26 +186,33 @@ def cpu_seconds(fields: list[str], *, reaped: bool = False) -> float:
 class MachineCpu(threading.Thread):
     """How busy the machine's CPUs were, read from /proc/stat four times a second until
     ``stop_at``: a slow second with the CPUs saturated is load; one with CPU to spare is
-    a stall elsewhere (a lock, the disk, the VM)."""
+    a stall elsewhere (a lock, the disk); time stolen (the hypervisor ran another guest
+    while this VM wanted its CPUs) is the VM."""
 
     def __init__(self, stop_at: float):
         super().__init__(daemon=True)
         self.stop_at = stop_at
-        self.samples: list[tuple[float, int, int]] = []  # (perf_counter, busy, total) ticks
+        # (perf_counter, busy, stolen, total) in ticks
+        self.samples: list[tuple[float, int, int, int]] = []
 
     def run(self) -> None:
         while time.monotonic() < self.stop_at:
-            fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-            idle = fields[3] + fields[4]  # idle, iowait
-            self.samples.append((time.perf_counter(), sum(fields) - idle, sum(fields)))
+            line = Path("/proc/stat").read_text().split("\n", 1)[0]
+            fields = [int(f) for f in line.split()[1:9]]  # user .. steal; guest is in user
+            idle, stolen = fields[3] + fields[4], fields[7]  # idle + iowait, steal
+            total = sum(fields)
+            self.samples.append((time.perf_counter(), total - idle - stolen, stolen, total))
             time.sleep(0.25)
 
-    def busy(self, start: float, end: float) -> float | None:
-        """The CPUs' busy share between two ``perf_counter`` times (None: not sampled)."""
+    def busy(self, start: float, end: float) -> tuple[float, float] | None:
+        """The CPUs' busy and stolen shares between two ``perf_counter`` times (None: not
+        sampled)."""
         inside = [s for s in self.samples if start <= s[0] <= end]
-        if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+        if len(inside) < 2 or inside[-1][3] == inside[0][3]:
             return None
-        return (inside[-1][1] - inside[0][1]) / (inside[-1][2] - inside[0][2])
+        first, last = inside[0], inside[-1]
+        total = last[3] - first[3]
+        return (last[1] - first[1]) / total, (last[2] - first[2]) / total
 
 
 class Upkeep(threading.Thread):
