@@ -19,5 +19,9 @@ the count: a deployment whose requests often wait (long exports, uploads) wants 
 import os
 
 worker_class = "sync"
+# Each worker's heartbeat touches a file in this folder before every request it accepts;
+# gunicorn's documentation warns that on a disk-backed /tmp (a container's overlay, an
+# ext4 root) that call may block the worker. Memory-backed where the system has it.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 timeout = 60

@@ -90,9 +90,11 @@ def test_gunicorn_reads_its_settings_from_the_config_file(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     found = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     config = Config()
-    for name in ("worker_class", "workers", "timeout"):
+    for name in ("worker_class", "workers", "timeout", "worker_tmp_dir"):
         config.set(name, found[name])  # gunicorn validates each value
     assert config.worker_class_str == "sync"
+    # the workers' heartbeat files in memory, not on the disk (Linux has /dev/shm)
+    assert config.worker_tmp_dir == "/dev/shm"
     assert config.workers == os.cpu_count() + 1
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 7
