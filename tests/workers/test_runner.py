@@ -50,13 +50,11 @@ def test_pretrain_job_saves_an_encoder_and_embeds_every_sample(project):
 
 
 def test_a_pretrain_job_takes_the_two_view_settings_from_its_params(project):
-    job = job_create(
-        project=project, kind=Job.Kind.PRETRAIN, params={"round": False, "grayscale": 0.0}
-    )
+    params = {"round": False, "grayscale": 0.0, "view_size": 8}
+    job = job_create(project=project, kind=Job.Kind.PRETRAIN, params=params)
     assert run_job(job.pk) == "succeeded"
     encoder = EncoderVersion.objects.get(project=project)
-    assert encoder.params["grayscale"] == 0.0
-    assert encoder.params["view_size"] is None
+    assert (encoder.params["grayscale"], encoder.params["view_size"]) == (0.0, 8)
     bad = job_create(
         project=project, kind=Job.Kind.PRETRAIN, params={"round": False, "grayscale": 2}
     )
