@@ -32,7 +32,8 @@ class Encoder(nn.Module):
     def __init__(self, name: str, trunk: nn.Module, dim: int, image_size: int) -> None:
         super().__init__()
         self.name = name
-        self.trunk = trunk
+        # 3x3 convolutions on maps of 2x2 or less run as matrix products on a CPU
+        self.trunk = patch_matmul_convs(trunk)
         self.dim = dim
         self.image_size = image_size
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
@@ -53,7 +54,7 @@ class Encoder(nn.Module):
 class ResNetTrunk(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.net = patch_matmul_convs(net)  # its last stage's 2x2 maps, on a CPU
+        self.net = net
         net.fc = nn.Identity()
 
     @property

@@ -1,8 +1,10 @@
 """3x3 convolutions on the smallest feature maps as one matrix product, on the CPU.
 
 On a CPU, oneDNN's direct convolution handles 2x2 maps poorly. A ResNet's last stage
-works on 2x2 maps when it is fed 16 px views (the CPU default of the quality bench), and
-there the same arithmetic runs several times faster as a matrix product. Each output
+works on 2x2 maps when it is fed 16 px views (the CPU default of the quality bench), as
+``cnn_small``'s last layer does on 8 px views, and there the same arithmetic runs several
+times faster as a matrix product. Every encoder's trunk gets this (``Encoder``); which
+path a layer takes is decided by the size of the map it is given. Each output
 pixel's 3x3 patch becomes a row (im2col), and one product with the weights, taken as a
 ``[out, 3 * 3 * in]`` matrix, gives every output at once.
 
