@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models import resnet18
 
 from ssl_pretrain import small_conv
-from ssl_pretrain.backbones import build_backbone
+from ssl_pretrain.backbones import _small_stem, build_backbone
 from ssl_pretrain.small_conv import PatchMatmulConv2d, conv3x3_as_matmul, patch_matmul_convs
 
 
@@ -72,8 +72,8 @@ def test_a_resnet_keeps_its_parameters_and_its_outputs():
     assert "trunk.net.layer4.0.conv1" in kept  # stride 2
     assert "trunk.net.layer4.0.downsample.0" in kept  # 1x1
     plain = resnet18(weights=None)
-    plain.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    plain.maxpool, plain.fc = nn.Identity(), nn.Identity()
+    _small_stem(plain)
+    plain.fc = nn.Identity()
     names = {f"trunk.net.{k}" for k in plain.state_dict()}
     assert set(encoder.state_dict()) == names
 
