@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import APIException
 
+from labeling.api.base import check_content_length
 from labeling.models import Job, LoopConfig
 from labeling.selectors.dashboard import job_rows
 from labeling.services.jobs import JobConflictError, job_cancel
@@ -31,9 +34,16 @@ def _error_text(exc: Exception) -> str:
 @require_http_methods(["GET", "POST"])
 def import_images(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request, project_id, manage=True)
-    form = ImportForm(request.POST or None, request.FILES or None)
+    status, refused = 200, None
+    try:  # the API's cap on uploads holds here too, before any of it is imported
+        check_content_length(request, settings.QUARRY_MAX_UPLOAD_BYTES, "upload")
+    except APIException as exc:
+        status, refused = exc.status_code, f"Import refused: {exc.detail}"
+        form = ImportForm()
+    else:
+        form = ImportForm(request.POST or None, request.FILES or None)
     report = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_bound and form.is_valid():
         server_path = form.cleaned_data["server_path"].strip()
         if server_path and not request.user.is_staff:
             form.add_error(None, "Only administrators may import from a server folder.")
@@ -65,7 +75,14 @@ def import_images(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         "labeling/import.html",
-        {"access": access, "project": access.project, "form": form, "report": report},
+        {
+            "access": access,
+            "project": access.project,
+            "form": form,
+            "report": report,
+            "refused": refused,
+        },
+        status=status,
     )
 
 

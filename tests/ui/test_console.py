@@ -103,6 +103,20 @@ def test_import_upload_shows_the_per_file_report(login, project, engineer):
     assert Sample.objects.filter(project=project).count() == 2
 
 
+def test_upload_over_the_cap_is_refused_and_imports_nothing(login, project, engineer, settings):
+    settings.QUARRY_MAX_UPLOAD_BYTES = 10_000
+    data = _zip({f"cat/{i}.png": png_bytes((64, 64), (i, 2 * i, 3 * i)) for i in range(60)})
+    assert len(data) > 10_000
+    response = login(engineer).post(
+        reverse("ui:import", args=[project.pk]),
+        {"archive": SimpleUploadedFile("pets.zip", data), "labels_as": "none", "holdout": "0"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 413
+    assert "Import refused" in body and "the limit is 10000 bytes" in body
+    assert not Sample.objects.filter(project=project).exists()
+
+
 def test_server_folder_import_is_for_administrators(login, project, engineer, tmp_path):
     response = login(engineer).post(
         reverse("ui:import", args=[project.pk]),
