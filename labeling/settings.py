@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from labeling.imports.limits import DEFAULTS as IMPORT_LIMIT_DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -198,13 +200,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 QUARRY_MAX_UPLOAD_BYTES = env_int("QUARRY_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 
-# Import limits (labeling.services.dataset_import reads them when it runs).
+# Import limits (labeling.services.imports.dataset_import reads them when it runs): each
+# from QUARRY_<KEY> in the environment, else the default in labeling/imports/limits.py.
 QUARRY_IMPORT = {
-    "max_image_pixels": env_int("QUARRY_MAX_IMAGE_PIXELS", 40_000_000),
-    "max_image_bytes": env_int("QUARRY_MAX_IMAGE_BYTES", 50 * 1024 * 1024),
-    "max_archive_members": env_int("QUARRY_MAX_ARCHIVE_MEMBERS", 1_000_000),
-    "max_archive_bytes": env_int("QUARRY_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024 * 1024),
-    "max_compression_ratio": env_int("QUARRY_MAX_COMPRESSION_RATIO", 200),
+    key: env_int(f"QUARRY_{key.upper()}", default) for key, default in IMPORT_LIMIT_DEFAULTS.items()
 }
 
 # Predictions of a project's last N model versions are kept whole; older ones are pruned

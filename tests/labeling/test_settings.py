@@ -119,3 +119,12 @@ def test_cache_url_selects_redis(tmp_path):
     assert settings_value("settings.CACHES['default']['BACKEND']", env, tmp_path).endswith(
         "RedisCache"
     )
+
+
+def test_every_import_limit_comes_from_its_environment_variable(tmp_path):
+    from labeling.imports.limits import DEFAULTS
+
+    env = {f"QUARRY_{key.upper()}": str(1000 + i) for i, key in enumerate(DEFAULTS)}
+    limits = settings_value("sorted(settings.QUARRY_IMPORT.items())", env, tmp_path)
+    assert limits == str(sorted((key, 1000 + i) for i, key in enumerate(DEFAULTS)))
+    assert "('ratio_floor_bytes', 1005)" in limits
