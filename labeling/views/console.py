@@ -43,7 +43,7 @@ def import_images(request: HttpRequest, project_id: int) -> HttpResponse:
     else:
         form = ImportForm(request.POST or None, request.FILES or None)
     report = None
-    if request.method == "POST" and form.is_bound and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         server_path = form.cleaned_data["server_path"].strip()
         if server_path and not request.user.is_staff:
             form.add_error(None, "Only administrators may import from a server folder.")
